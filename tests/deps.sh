@@ -1,0 +1,22 @@
+#!/bin/sh
+# tests/deps.sh - install what the build and the tests need on Debian 12 (root, apt-get).
+# Does nothing when everything is present.
+set -u
+pkgs="build-essential pkg-config libcurl4-openssl-dev libssl-dev libssh2-1-dev libjansson-dev
+jq bats mandoc openssh-client openssh-server docker.io zsh fish bash-completion iproute2
+systemd-container mmdebstrap qemu-system-x86 qemu-utils rsync sshfs curl ca-certificates"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run as root to install)" >&2
+	exit 0
+fi
+echo "deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/tmp/dm-deps.log 2>&1 ||
+	{ echo "deps: apt-get failed, see /tmp/dm-deps.log" >&2; tail -20 /tmp/dm-deps.log >&2; exit 1; }
