@@ -5,6 +5,9 @@
  * used as it is.  Certificates follow 0.16.2: random 128-bit serial, subject
  * O=<org> only, NotBefore = now truncated to the minute - 5 min, validity
  * 1080 days, SHA-256.  Keys are written 0600 with O_EXCL, certs 0644.
+ * Extensions as 0.16.2 (Go) writes them: KeyUsage (critical; KeyEncipherment
+ * only for RSA keys), ExtKeyUsage, BasicConstraints (critical), the CA's
+ * SubjectKeyId, the others' AuthorityKeyId, SANs.
  */
 #ifndef CERT_H
 #define CERT_H
@@ -23,7 +26,11 @@ struct cert_paths {
 /* 0.16.2's BootstrapCertificates: make the CA and the client cert when
  * missing (or expired), logging "Creating CA: <path>" and "Creating client
  * certificate: <path>" to log (stdout for create).  Errors:
- * "certificate authority key already exists", "client key already exists". */
+ * "certificate authority key already exists", "client key already exists".
+ * An expired CA or client cert is made again ("CA certificate is outdated
+ * and needs to be regenerated", "Client certificate is outdated ..."); when
+ * the CA is made again the client cert is too (0.16.2 kept the stale one).
+ * The caller holds the certs lock (store_lock_certs). */
 int cert_bootstrap(const struct cert_paths *p, enum cert_keytype kt, FILE *log);
 
 /* Make a server certificate signed by the CA: O=org, EKU serverAuth
@@ -35,7 +42,9 @@ int cert_make_server(const char *ca_cert, const char *ca_key, const char *org,
                      enum cert_keytype kt, const char *cert_out, const char *key_out);
 
 /* Describe a certificate file: {"Path","Subject","Issuer","NotBefore",
- * "NotAfter","KeyType","SANs":[…],"Expired":bool,"DaysLeft":n}. New ref. */
+ * "NotAfter","KeyType","KeyBits","IsCA","SANs":[…],"Expired":bool,"DaysLeft":n}.
+ * Subject/Issuer "O=user"; times RFC 3339 UTC; KeyType "ecdsa" or "rsa";
+ * DaysLeft rounds down (negative once expired).  New ref in *out. */
 int cert_describe(const char *path, json_t **out);
 
 /* The organisation names 0.16.2 uses: $USER, "$USER.<bootstrap>", "$USER.<name>". */
