@@ -39,10 +39,15 @@ void host_merge_driver(json_t *h, json_t *driver);
  * as 0.16.2 prints them. Caller frees. */
 char *host_cert_path(const struct store *st, json_t *h);  /* machines/N */
 
-/* A copy of h with secrets replaced by "<redacted>": Driver fields whose
- * name marks a secret (Token, Secret, Password, AccessKey, PrivateKey,
- * Key material…) and those the driver lists as Secret. */
+/* A copy of h (new reference) with secrets replaced by "<redacted>": Driver
+ * fields (nested objects included) whose name marks a secret and those named
+ * in secret_fields (may be NULL; matched case-insensitively against the
+ * Driver field names).  Empty values ("", null, [], {}) are left as they are,
+ * so an unset secret still reads as unset. */
 json_t *host_redact(json_t *h, const struct strvec *secret_fields);
+/* 1 when the name contains (any case) Token, Secret, Password, Passwd,
+ * AccessKey, PrivateKey, ApiKey or Credentials, and does not end in "Path"
+ * or "File" (a path to a key is not a secret). */
 int host_is_secret_field(const char *name);
 
 #endif

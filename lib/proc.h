@@ -3,6 +3,10 @@
  * proc_spawn starts argv[0] (looked up in PATH when it has no '/') with
  * pipes as asked; proc_wait_deadline reaps it, killing the process group
  * with SIGTERM then SIGKILL once the deadline passes.
+ *
+ * Every pipe is created O_CLOEXEC, so no descriptor leaks into other
+ * children; the child starts with an empty signal mask and SIGPIPE, SIGINT,
+ * SIGQUIT, SIGTERM, SIGHUP and SIGCHLD at their defaults.
  */
 #ifndef PROC_H
 #define PROC_H
@@ -14,6 +18,7 @@
 struct proc {
 	pid_t pid;
 	int in, out, err;       /* parent ends, -1 when not piped */
+	int pgrp;               /* 1: the child leads its own process group */
 };
 
 enum {
@@ -27,13 +32,22 @@ enum {
 int proc_spawn(struct proc *p, char *const argv[], char *const envp[], unsigned flags);
 /* Wait; deadline_ms absolute (now_ms clock) or 0 for none. Returns the exit
  * status (0-255), 128+signal when killed by a signal, or -1 on timeout
- * (the child was killed and reaped). */
+ * (the child was killed and reaped, error "timed out"). Closes the parent's
+ * pipe ends first (stdin EOF for the child). */
 int proc_wait(struct proc *p, long long deadline_ms);
-/* Run argv, feeding `in` (may be NULL), collecting stdout (capped) into out;
- * stderr passes through. Returns as proc_wait. */
+/* Send sig to the child's process group (PROC_NEWPGRP) or to the child. */
+void proc_kill(struct proc *p, int sig);
+/* One write(2) that cannot raise SIGPIPE: returns bytes written, or -1 with
+ * errno (EPIPE when the reader is gone, EAGAIN on a full non-blocking pipe). */
+ssize_t proc_write(int fd, const void *buf, size_t n);
+/* Run argv in its own process group, feeding `in` (may be NULL: stdin is
+ * inherited), collecting stdout into out (out->cap bounds it; exceeding it
+ * kills the child); stderr passes through.  Returns as proc_wait, or -2 when
+ * the program could not be run or its output overran (error set). */
 int proc_run(char *const argv[], const char *in, size_t inlen, struct strbuf *out,
              long long deadline_ms);
-/* Find an executable: dir/name for each dir in the colon list; NULL if none. */
+/* Find an executable: dir/name for each dir in the colon list; NULL if none.
+ * Empty list elements are skipped. Caller frees. */
 char *proc_find(const char *name, const char *dirs);
 
 #endif
