@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -480,7 +481,50 @@ static int handshake(SSL *ssl, int fd, long long deadline, const char *host, int
 	}
 }
 
+/* OpenSSL writes to the socket with write(2): a peer that has gone away
+ * would kill us with SIGPIPE.  It is blocked in this thread for the check,
+ * and one raised by the check is consumed. */
+struct sigpipe_guard {
+	sigset_t old;
+	int was_pending;
+};
+
+static void sigpipe_block(struct sigpipe_guard *g)
+{
+	sigset_t set, pending;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void sigpipe_restore(struct sigpipe_guard *g)
+{
+	sigset_t set, pending;
+	struct timespec zero = { 0, 0 };
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	if (!g->was_pending && sigismember(&pending, SIGPIPE))
+		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static int tls_check_guarded(const char *hostport, const struct tls_client *tc, int timeout_ms);
+
 int tls_check(const char *hostport, const struct tls_client *tc, int timeout_ms)
+{
+	struct sigpipe_guard g;
+	int r;
+	sigpipe_block(&g);
+	r = tls_check_guarded(hostport, tc, timeout_ms);
+	sigpipe_restore(&g);
+	return r;
+}
+
+static int tls_check_guarded(const char *hostport, const struct tls_client *tc, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
 	char *host = NULL;
