@@ -98,26 +98,15 @@ const char *ssh_hostkey_policy(const struct ssh_target *t)
 	}
 }
 
-/* -o Key="value" with the value double-quoted for ssh's config parser
- * (paths with spaces).  A value holding '"' cannot be expressed: it is passed
- * bare and ssh will complain in its own words. */
-static void push_quoted_opt(struct strvec *av, const char *key, const char *val)
+/* The shared options; kh_value is UserKnownHostsFile's raw value and
+ * policy the StrictHostKeyChecking value. */
+static void common_opts(int ct, int batch, const char *kh_value, const char *policy,
+                        struct strvec *av)
 {
-	sv_push(av, "-o");
-	if (strchr(val, '"'))
-		sv_pushf(av, "%s=%s", key, val);
-	else
-		sv_pushf(av, "%s=\"%s\"", key, val);
-}
-
-void ssh_common_opts(const struct ssh_target *t, int batch, struct strvec *av)
-{
-	int ct = t->connect_timeout > 0 ? t->connect_timeout : SSH_CONNECT_TIMEOUT;
-
 	sv_push(av, "-F");
 	sv_push(av, "/dev/null");
 	sv_push(av, "-o");
-	sv_pushf(av, "ConnectTimeout=%d", ct);
+	sv_pushf(av, "ConnectTimeout=%d", ct > 0 ? ct : SSH_CONNECT_TIMEOUT);
 	sv_push(av, "-o");
 	sv_push(av, "ControlMaster=no");
 	sv_push(av, "-o");
@@ -130,13 +119,31 @@ void ssh_common_opts(const struct ssh_target *t, int batch, struct strvec *av)
 	sv_push(av, "HashKnownHosts=no");
 	sv_push(av, "-o");
 	sv_push(av, "GlobalKnownHostsFile=/dev/null");
-	push_quoted_opt(av, "UserKnownHostsFile", t->known_hosts ? t->known_hosts : "/dev/null");
 	sv_push(av, "-o");
-	sv_pushf(av, "StrictHostKeyChecking=%s", ssh_hostkey_policy(t));
+	sv_pushf(av, "UserKnownHostsFile=%s", kh_value);
+	sv_push(av, "-o");
+	sv_pushf(av, "StrictHostKeyChecking=%s", policy);
 	if (batch) {
 		sv_push(av, "-o");
 		sv_push(av, "BatchMode=yes");
 	}
+}
+
+/* A path for ssh's config parser: double-quoted unless it holds '"'. */
+static void add_cfg_path(struct strbuf *sb, const char *path)
+{
+	if (strchr(path, '"'))
+		sb_adds(sb, path);
+	else
+		sb_addf(sb, "\"%s\"", path);
+}
+
+void ssh_common_opts(const struct ssh_target *t, int batch, struct strvec *av)
+{
+	struct strbuf kh = STRBUF_INIT;
+	add_cfg_path(&kh, t->known_hosts ? t->known_hosts : "/dev/null");
+	common_opts(t->connect_timeout, batch, kh.buf, ssh_hostkey_policy(t), av);
+	sb_release(&kh);
 }
 
 void ssh_argv(const struct ssh_target *t, unsigned flags, char *const cmd[], struct strvec *av)
@@ -160,6 +167,124 @@ void ssh_argv(const struct ssh_target *t, unsigned flags, char *const cmd[], str
 		for (size_t i = 0; cmd[i]; i++)
 			sv_push(av, cmd[i]);
 	}
+}
+
+/* ---- scp / rsync ---- */
+
+char *scp_location(const struct scp_loc *l)
+{
+	const char *user;
+	if (!l->t)
+		return xstrdup(l->path);
+	user = l->user && *l->user ? l->user : target_user(l->t);
+	if (strchr(l->t->host, ':'))
+		return xasprintf("%s@[%s]:%s", user, l->t->host, l->path);
+	return xasprintf("%s@%s:%s", user, l->t->host, l->path);
+}
+
+/* Options for the remote ends of a copy (scp's and rsync -e's). */
+static void copy_opts(const struct scp_loc *src, const struct scp_loc *dst, struct strvec *opts,
+                      struct strvec *ends)
+{
+	const struct scp_loc *l[2] = { src, dst };
+	struct strbuf kh = STRBUF_INIT;
+	const char *policy = NULL;
+	int ct = 0;
+
+	for (int i = 0; i < 2; i++) {
+		const struct ssh_target *t = l[i]->t;
+		if (!t)
+			continue;
+		if (kh.len)
+			sb_addc(&kh, ' ');
+		add_cfg_path(&kh, t->known_hosts ? t->known_hosts : "/dev/null");
+		/* "no" if any end checks nothing, "yes" only if every end is pinned */
+		const char *p = ssh_hostkey_policy(t);
+		if (!policy || !strcmp(p, "no") || (strcmp(policy, "no") && strcmp(p, "yes")))
+			policy = p;
+		if (t->connect_timeout > ct)
+			ct = t->connect_timeout;
+		if (t->key && *t->key) {
+			sv_push(ends, "-o");
+			sv_push(ends, "IdentitiesOnly=yes");
+		}
+		sv_push(ends, "-o");
+		sv_pushf(ends, "Port=%d", target_port(t));
+		if (t->key && *t->key) {
+			struct strbuf id = STRBUF_INIT;
+			sb_adds(&id, "IdentityFile=");
+			add_cfg_path(&id, t->key);
+			sv_push(ends, "-o");
+			sv_push_owned(ends, sb_detach(&id));
+		}
+	}
+	if (!kh.len)
+		sb_adds(&kh, "/dev/null");
+	common_opts(ct, 1, kh.buf, policy ? policy : "yes", opts);
+	sb_release(&kh);
+}
+
+void ssh_scp_argv(const struct scp_loc *src, const struct scp_loc *dst, unsigned flags,
+                  struct strvec *av)
+{
+	struct strvec ends = STRVEC_INIT;
+
+	sv_push(av, "scp");
+	copy_opts(src, dst, av, &ends);
+	sv_push(av, "-3");
+	if (flags & SCP_RECURSIVE)
+		sv_push(av, "-r");
+	if (flags & SCP_QUIET)
+		sv_push(av, "-q");
+	for (size_t i = 0; i < ends.n; i++)
+		sv_push(av, ends.v[i]);
+	sv_clear(&ends);
+	sv_push_owned(av, scp_location(src));
+	sv_push_owned(av, scp_location(dst));
+}
+
+/* A word for rsync's -e splitter (spaces separate; '' and "" group). */
+static void rsync_word(struct strbuf *sb, const char *w)
+{
+	if (!w[strcspn(w, " \t'\"")])
+		sb_adds(sb, w);
+	else if (!strchr(w, '\''))
+		sb_addf(sb, "'%s'", w);
+	else
+		sb_addf(sb, "\"%s\"", w);
+}
+
+int ssh_rsync_argv(const struct scp_loc *src, const struct scp_loc *dst, unsigned flags,
+                   struct strvec *av)
+{
+	struct strvec opts = STRVEC_INIT, ends = STRVEC_INIT;
+	struct strbuf e = STRBUF_INIT;
+
+	if (src->t && dst->t)
+		return dm_seterr("--delta (rsync) cannot copy between two machines; "
+		                 "copy through a local path or drop --delta");
+	copy_opts(src, dst, &opts, &ends);
+	sb_adds(&e, "ssh");
+	for (size_t i = 0; i < opts.n; i++) {
+		sb_addc(&e, ' ');
+		rsync_word(&e, opts.v[i]);
+	}
+	for (size_t i = 0; i < ends.n; i++) {
+		sb_addc(&e, ' ');
+		rsync_word(&e, ends.v[i]);
+	}
+	sv_clear(&opts);
+	sv_clear(&ends);
+	sv_push(av, "rsync");
+	if (!(flags & SCP_QUIET))
+		sv_push(av, "--progress");
+	sv_push(av, "-e");
+	sv_push_owned(av, sb_detach(&e));
+	if (flags & SCP_RECURSIVE)
+		sv_push(av, "-r");
+	sv_push_owned(av, scp_location(src));
+	sv_push_owned(av, scp_location(dst));
+	return 0;
 }
 
 /* ---- external runner ---- */

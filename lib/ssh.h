@@ -66,6 +66,28 @@ const char *ssh_hostkey_policy(const struct ssh_target *t);
  * "[host]:port "; hashed entries are not recognised). */
 int ssh_known_host(const char *known_hosts, const char *host, int port);
 
+/* ---- scp / rsync (dm-scp) ----
+ * One end of a copy: t NULL for a local path; user overrides t->user. */
+struct scp_loc {
+	const struct ssh_target *t;
+	const char *user;
+	const char *path;
+};
+enum { SCP_RECURSIVE = 1, SCP_QUIET = 2 };
+/* The "[user@]host:path" argument (IPv6 hosts in brackets) or the local path.
+ * Caller frees. */
+char *scp_location(const struct scp_loc *l);
+/* scp [common opts, known_hosts of both ends] -3 [-r] [-q]
+ *     [-o IdentitiesOnly=yes] -o Port=P -o IdentityFile="key" (per remote end) SRC DST
+ * as 0.16.2 orders it.  StrictHostKeyChecking=yes only when both ends resolve to yes. */
+void ssh_scp_argv(const struct scp_loc *src, const struct scp_loc *dst, unsigned flags,
+                  struct strvec *av);
+/* rsync [--progress] -e "ssh OPTS" [-r] SRC DST; OPTS as for scp, each word
+ * quoted for rsync's own -e splitter.  rsync cannot copy between two remote
+ * ends: -1 with the error set. */
+int ssh_rsync_argv(const struct scp_loc *src, const struct scp_loc *dst, unsigned flags,
+                   struct strvec *av);
+
 /* ---- running remote commands ----
  * Run cmd (one string, read by the remote shell: quote with sh_quote) on
  * the target with BatchMode, stdin from in/inlen (NULL = empty), stdout and
