@@ -12,7 +12,7 @@ static const struct opt config_opts[] = {
 	{ "swarm", 0, OPT_BOOL, NULL, NULL, "Display the Swarm config instead of the Docker daemon", 0,
 	  NULL, 0 },
 	{ "json", 0, OPT_BOOL, NULL, NULL, "Print the settings as one JSON object", 0, NULL,
-	  OPTF_HIDDEN },
+	  0 },
 };
 
 /* Go's %q for the paths 0.16.2 prints. */

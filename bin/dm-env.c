@@ -19,7 +19,7 @@ static const struct opt env_opts[] = {
 	{ "no-proxy", 0, OPT_BOOL, NULL, NULL, "Add machine IP to NO_PROXY environment variable", 0,
 	  NULL, 0 },
 	{ "json", 0, OPT_BOOL, NULL, NULL, "Print the variables as one JSON object", 0, NULL,
-	  OPTF_HIDDEN },
+	  0 },
 };
 
 static const char *const vars[] = { "DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH",

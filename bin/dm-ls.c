@@ -16,7 +16,7 @@ static const struct opt ls_opts[] = {
 	  COMP_FILTER, NULL, 0 },
 	{ "timeout", 't', OPT_INT, "10", NULL, "Timeout in seconds, default to 10s", 0, NULL, 0 },
 	{ "format", 'f', OPT_STRING, NULL, NULL, "Pretty-print machines using a Go template", 0, NULL, 0 },
-	{ "json", 0, OPT_BOOL, NULL, NULL, "Print one JSON object per machine", 0, NULL, OPTF_HIDDEN },
+	{ "json", 0, OPT_BOOL, NULL, NULL, "Print one JSON object per machine", 0, NULL, 0 },
 };
 
 static const char default_format[] = "table {{ .Name }}\t{{ .Active }}\t{{ .DriverName}}\t"

@@ -5,7 +5,7 @@
 
 static const struct opt url_opts[] = {
 	{ "json", 0, OPT_BOOL, NULL, NULL, "Print {\"Name\",\"URL\"} JSON objects, one per line", 0,
-	  NULL, OPTF_HIDDEN },
+	  NULL, 0 },
 };
 
 int main(int argc, char **argv)

@@ -252,5 +252,52 @@ int cli_parse(struct optset *os, const struct cmd_spec *spec, int argc, char **a
 		fflush(stdout);
 		return -1;
 	}
+	if (argc > 1 && !strcmp(argv[1], "__options")) {
+		json_t *o = opts_to_json(spec);
+		cli_print_json(o);
+		json_decref(o);
+		*status = 0;
+		return -1;
+	}
 	return opts_parse_main(os, spec, argc - 1, argv + 1, status);
+}
+
+static const char *const comp_names[] = {
+	[COMP_NONE] = "", [COMP_MACHINE] = "machine", [COMP_FILE] = "file", [COMP_DIR] = "dir",
+	[COMP_DRIVER] = "driver", [COMP_SHELL] = "shell", [COMP_FILTER] = "filter",
+	[COMP_LIST] = "list", [COMP_COMMAND] = "command",
+};
+
+json_t *opts_to_json(const struct cmd_spec *spec)
+{
+	static const char *const types[] = { "bool", "string", "int", "stringslice" };
+	json_t *o = json_object(), *a = json_array();
+	dj_set_str(o, "Name", spec->name);
+	dj_set_str(o, "Usage", spec->usage ? spec->usage : "");
+	dj_set_str(o, "Description", spec->description ? spec->description : "");
+	dj_set_str(o, "Args", comp_names[spec->args]);
+	dj_set_bool(o, "RawArgs", spec->raw_args);
+	for (size_t i = 0; i < spec->nopts; i++) {
+		const struct opt *p = &spec->opts[i];
+		json_t *f = json_object();
+		struct strbuf sb = STRBUF_INIT;
+		char sh[2] = { p->shortname, 0 };
+		dj_set_str(f, "Name", p->name);
+		dj_set_str(f, "Short", sh);
+		dj_set_str(f, "Type", types[p->type]);
+		dj_set_str(f, "Value", p->defval ? p->defval : "");
+		dj_set_str(f, "EnvVar", p->envvar ? p->envvar : "");
+		dj_set_str(f, "Usage", p->usage ? p->usage : "");
+		dj_set_str(f, "Complete", comp_names[p->comp]);
+		dj_set_str(f, "Values", p->values ? p->values : "");
+		dj_set_bool(f, "Hidden", !!(p->flags & OPTF_HIDDEN));
+		dj_set_bool(f, "Secret", !!(p->flags & OPTF_SECRET));
+		dj_set_bool(f, "Required", !!(p->flags & OPTF_REQUIRED));
+		opts_flag_text(p, &sb);
+		dj_set_str(f, "HelpText", sb.buf);
+		sb_release(&sb);
+		json_array_append_new(a, f);
+	}
+	dj_set(o, "Flags", a);
+	return o;
 }

@@ -53,9 +53,13 @@ extern const char *const dm_states[];
 char *cli_search_path(void);
 
 /* The standard start of a command's main: records argv, answers the hidden
- * `__complete` verb, parses options (-h: help, exit 0; errors: usage, exit 2).
+ * `__complete` and `__options` verbs, parses options (-h: help, exit 0; errors: usage, exit 2).
  * Returns 0 to go on, or -1 when main must return *status. */
 int cli_parse(struct optset *os, const struct cmd_spec *spec, int argc, char **argv, int *status);
+
+/* The option table as JSON (the hidden `__options` verb every binary answers;
+ * the completion and man page generators read it). New reference. */
+json_t *opts_to_json(const struct cmd_spec *spec);
 
 /* Print one JSON value per line to stdout (compact, stable key order). */
 int cli_print_json(json_t *v);

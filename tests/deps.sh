@@ -4,7 +4,7 @@
 set -u
 pkgs="build-essential pkg-config libcurl4-openssl-dev libssl-dev libssh2-1-dev libjansson-dev
 jq bats mandoc openssh-client openssh-server docker.io zsh fish bash-completion iproute2
-systemd-container mmdebstrap qemu-system-x86 qemu-utils rsync sshfs curl ca-certificates"
+systemd-container mmdebstrap python3 time hyperfine qemu-system-x86 qemu-utils rsync sshfs curl ca-certificates"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
