@@ -165,6 +165,58 @@ static void test_keygen(void)
 	is_int(ssh_keygen("/tmp/x", "dsa", NULL), -1, "dsa refused");
 }
 
+static void test_copy_argv(void)
+{
+	const char *dir = tap_tmpdir();
+	char *kh1 = xasprintf("%s/m1_known_hosts", dir), *kh2 = xasprintf("%s/m 2/known_hosts", dir);
+	struct ssh_target t1 = { .host = "10.0.0.1", .port = 22, .user = "root", .key = "/s/m1/id_rsa",
+		.known_hosts = kh1, .hostkey = SSH_HK_STRICT };
+	struct ssh_target t2 = { .host = "fd00::2", .port = 2222, .user = "docker", .key = "",
+		.known_hosts = kh2, .hostkey = SSH_HK_STRICT };
+	struct scp_loc local = { NULL, NULL, "/tmp/a b" };
+	struct scp_loc r1 = { &t1, NULL, "/etc/hosts" }, r2 = { &t2, "admin", "x" };
+	struct strvec av = STRVEC_INIT;
+	char *got, *want;
+
+	ssh_scp_argv(&local, &r1, SCP_RECURSIVE | SCP_QUIET, &av);
+	got = joined(&av);
+	want = xasprintf("scp -F /dev/null -o ConnectTimeout=10 -o ControlMaster=no -o ControlPath=none "
+	                 "-o PasswordAuthentication=no -o ServerAliveInterval=60 -o HashKnownHosts=no "
+	                 "-o GlobalKnownHostsFile=/dev/null -o UserKnownHostsFile=\"%s\" "
+	                 "-o StrictHostKeyChecking=yes -o BatchMode=yes -3 -r -q -o IdentitiesOnly=yes "
+	                 "-o Port=22 -o IdentityFile=\"/s/m1/id_rsa\" /tmp/a b root@10.0.0.1:/etc/hosts", kh1);
+	is_str(got, want, "scp local -> machine, as 0.16.2 orders it, pinned");
+	is_str(av.v[av.n - 2], "/tmp/a b", "local path with a space is one word");
+	free(got);
+	free(want);
+	sv_clear(&av);
+
+	ssh_scp_argv(&r1, &r2, 0, &av);
+	want = xasprintf("UserKnownHostsFile=\"%s\" \"%s\"", kh1, kh2);
+	ok(sv_contains(&av, want), "machine -> machine: both known_hosts files");
+	ok(sv_contains(&av, "Port=2222"), "second end's port");
+	is_str(av.v[av.n - 1], "admin@[fd00::2]:x", "user override, IPv6 in brackets");
+	free(want);
+	sv_clear(&av);
+
+	is_int(ssh_rsync_argv(&r1, &r2, 0, &av), -1, "rsync between two machines refused");
+	sv_clear(&av);
+	is_int(ssh_rsync_argv(&r2, &local, SCP_RECURSIVE, &av), 0, "rsync machine -> local");
+	is_str(av.v[0], "rsync", "rsync argv[0]");
+	is_str(av.v[1], "--progress", "progress unless -q");
+	is_str(av.v[2], "-e", "-e");
+	ok(str_starts(av.v[3], "ssh -F /dev/null -o ConnectTimeout=10 "), "-e starts with ssh opts: %s", av.v[3]);
+	want = xasprintf("'UserKnownHostsFile=\"%s\"'", kh2);
+	ok(strstr(av.v[3], want) != NULL, "known_hosts path with a space quoted for rsync's splitter");
+	free(want);
+	is_str(av.v[4], "-r", "-r after -e");
+	is_str(av.v[5], "admin@[fd00::2]:x", "source (user from the argument)");
+	is_str(av.v[6], "/tmp/a b", "destination");
+	sv_clear(&av);
+	free(kh1);
+	free(kh2);
+}
+
 int main(void)
 {
 	plan_lazy();
@@ -172,5 +224,6 @@ int main(void)
 	test_argv();
 	test_known_host();
 	test_keygen();
+	test_copy_argv();
 	return done_testing();
 }
