@@ -3,7 +3,8 @@
  *   dm-driver-none describe
  *   dm-driver-none VERB < host.json
  *
- * The host is always Running; it cannot be started, stopped, restarted or
+ * set-config and create check Flags.url and answer the Driver state
+ * ({"Driver":{…}} then {"OK":true}).  The host is always Running; it cannot be started, stopped, restarted or
  * killed, has no SSH, and removing it removes nothing.  The read verbs
  * (state, url, ip) take any number of hosts, one JSON object per line, and
  * answer one line per host with its Name.  See driver.h for the protocol.
@@ -187,6 +188,7 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
+	{ "set-config", NULL, 0 },
 	{ "precreate-check", NULL, 0 },
 	{ "create", NULL, 0 },
 	{ "remove", NULL, 0 },
@@ -208,7 +210,7 @@ static void handle(const struct verb *vb, json_t *host)
 		do_read(vb->name, host);
 	else if (vb->error)
 		emit_error(NULL, vb->error);
-	else if (!strcmp(vb->name, "create"))
+	else if (!strcmp(vb->name, "create") || !strcmp(vb->name, "set-config"))
 		do_create(host);
 	else
 		emit_ok();
@@ -305,7 +307,7 @@ static int run_stream(const struct verb *vb)
 static int usage(void)
 {
 	dm_errorf("usage: %s describe\n       %s VERB < host.json\n"
-	          "VERB: precreate-check create remove start stop restart kill state url ip ssh-info",
+	          "VERB: set-config precreate-check create remove start stop restart kill state url ip ssh-info",
 	          dm_progname, dm_progname);
 	return DM_EXIT_USAGE;
 }

@@ -207,12 +207,33 @@ int host_is_secret_field(const char *name)
 	return 0;
 }
 
+/* Lower-case letters and digits only: "digitalocean-access-token" -> "digitaloceanaccesstoken". */
+static void squash(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < cap; s++)
+		if (isalnum((unsigned char)*s))
+			out[n++] = (char)tolower((unsigned char)*s);
+	out[n] = 0;
+}
+
+/* A caller-listed name (a Driver field or a driver flag name) marks the field
+ * when both squash to the same text, or the flag's ends with the field's
+ * (flag "amazonec2-secret-key" marks field "SecretKey"; 4 characters at least). */
 static int listed(const struct strvec *sv, const char *name)
 {
-	if (sv)
-		for (size_t i = 0; i < sv->n; i++)
-			if (!strcasecmp(sv->v[i], name))
-				return 1;
+	char f[256], l[256];
+	size_t fn, ln;
+	if (!sv)
+		return 0;
+	squash(name, f, sizeof(f));
+	fn = strlen(f);
+	for (size_t i = 0; i < sv->n; i++) {
+		squash(sv->v[i], l, sizeof(l));
+		ln = strlen(l);
+		if (fn && (!strcmp(l, f) || (fn >= 4 && ln > fn && !strcmp(l + ln - fn, f))))
+			return 1;
+	}
 	return 0;
 }
 

@@ -41,8 +41,9 @@ char *host_cert_path(const struct store *st, json_t *h);  /* machines/N */
 
 /* A copy of h (new reference) with secrets replaced by "<redacted>": Driver
  * fields (nested objects included) whose name marks a secret and those named
- * in secret_fields (may be NULL; matched case-insensitively against the
- * Driver field names).  Empty values ("", null, [], {}) are left as they are,
+ * in secret_fields (may be NULL): Driver field names or driver flag names,
+ * compared lower-cased with only letters and digits kept, a flag name also
+ * matching a field its end spells ("amazonec2-secret-key" marks "SecretKey").  Empty values ("", null, [], {}) are left as they are,
  * so an unset secret still reads as unset. */
 json_t *host_redact(json_t *h, const struct strvec *secret_fields);
 /* 1 when the name contains (any case) Token, Secret, Password, Passwd,

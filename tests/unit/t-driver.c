@@ -116,6 +116,11 @@ static void test_none(void)
 	store_init(&st, "/home/user/.docker/machine");
 	h = host_new(&st, "foo", "none", NULL);
 	flags = json_pack("{s:s}", "url", "tcp://127.0.0.1:52376");
+	ok(driver_call("none", "set-config", h, flags, &cb, 5000, &ans, &code) == 0 && code == 0,
+	   "set-config ok");
+	ok(r.persisted && !strcmp(dj_str(r.persisted, "URL", ""), "tcp://127.0.0.1:52376"),
+	   "set-config answers the Driver state");
+	json_decref(ans);
 	ok(driver_call("none", "precreate-check", h, flags, &cb, 5000, &ans, &code) == 0 && code == 0,
 	   "precreate-check ok");
 	json_decref(ans);
@@ -172,6 +177,8 @@ static void test_none(void)
 	flags = json_object();
 	ok(driver_call("none", "create", h, flags, &cb, 5000, &ans, &code) < 0, "create without url");
 	is_str(dm_strerr(), "--url option is required when no driver is selected", "0.16.2's message");
+	ok(driver_call("none", "set-config", h, flags, &cb, 5000, &ans, &code) < 0, "set-config without url");
+	is_str(dm_strerr(), "--url option is required when no driver is selected", "set-config message");
 	ok(driver_call("none", "frobnicate", h, NULL, NULL, 5000, &ans, &code) < 0 && code == 2,
 	   "unknown verb: usage exit 2");
 	json_decref(flags);

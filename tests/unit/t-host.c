@@ -236,6 +236,7 @@ static void test_redact(void)
 	              "SSHKeyPath", "/k", "UserData", "x", "Nested", "Password", "p", "Region", "r",
 	              "Name", "n");
 	sv_push(&extra, "userdata");
+	sv_push(&extra, "mydriver-region-x");   /* matches nothing: "Region" is not its end */
 	r = host_redact(h, &extra);
 	got = encode(r, 0);
 	/* Go's encoder escapes < and > */
@@ -246,6 +247,19 @@ static void test_redact(void)
 	is_str(json_string_value(dj_path(r, "Driver.AccessToken")), "<redacted>", "the marker");
 	free(got);
 	is_str(json_string_value(dj_path(h, "Driver.AccessToken")), "abc", "original untouched");
+	json_decref(r);
+	json_decref(h);
+	sv_clear(&extra);
+
+	/* driver flag names (describe "Secret": true) mark their fields */
+	h = json_pack("{s:{s:s,s:s,s:s}}", "Driver", "ServiceAccount", "sa", "UserKey", "uk", "Zone", "z");
+	sv_push(&extra, "google-service-account");
+	sv_push(&extra, "exoscale-user-key");
+	sv_push(&extra, "google-zone-x");
+	r = host_redact(h, &extra);
+	is_str(json_string_value(dj_path(r, "Driver.ServiceAccount")), "<redacted>", "flag name marks its field");
+	is_str(json_string_value(dj_path(r, "Driver.UserKey")), "<redacted>", "flag suffix marks its field");
+	is_str(json_string_value(dj_path(r, "Driver.Zone")), "z", "non-matching flag leaves the field");
 	json_decref(r);
 	json_decref(h);
 	sv_clear(&extra);
