@@ -161,12 +161,6 @@ Running" ]
 	[[ $stderr == *'Docker machine "nosuch" does not exist.'* ]]
 }
 
-@test "url - with empty stdin is an error, not success" {
-	run_sh 'docker-machine url - </dev/null'
-	[ "$status" -ne 0 ]
-	[ -n "$stderr" ]
-}
-
 @test "url: invalid names are clear errors" {
 	local n
 	for n in '∞' '.' '..' 'bad name!'; do
