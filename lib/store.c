@@ -70,6 +70,12 @@ static char *env_nonempty(const char *name)
 	return v && *v ? xstrdup(v) : NULL;
 }
 
+static char *tls_path(const char *env, const char *certs, const char *file)
+{
+	char *v = env_nonempty(env);
+	return v ? v : xasprintf("%s/%s", certs, file);
+}
+
 int store_init(struct store *st, const char *path)
 {
 	const char *home;
@@ -90,10 +96,10 @@ int store_init(struct store *st, const char *path)
 	st->certs = xasprintf("%s/certs", st->base);
 	st->machines = xasprintf("%s/machines", st->base);
 	st->cache = xasprintf("%s/cache", st->base);
-	st->ca_cert = env_nonempty("MACHINE_TLS_CA_CERT");
-	st->ca_key = env_nonempty("MACHINE_TLS_CA_KEY");
-	st->client_cert = env_nonempty("MACHINE_TLS_CLIENT_CERT");
-	st->client_key = env_nonempty("MACHINE_TLS_CLIENT_KEY");
+	st->ca_cert = tls_path("MACHINE_TLS_CA_CERT", st->certs, "ca.pem");
+	st->ca_key = tls_path("MACHINE_TLS_CA_KEY", st->certs, "ca-key.pem");
+	st->client_cert = tls_path("MACHINE_TLS_CLIENT_CERT", st->certs, "cert.pem");
+	st->client_key = tls_path("MACHINE_TLS_CLIENT_KEY", st->certs, "key.pem");
 	return 0;
 }
 

@@ -18,7 +18,10 @@ struct store {
 	char *certs;      /* base/certs */
 	char *machines;   /* base/machines */
 	char *cache;      /* base/cache */
-	/* Global TLS overrides (--tls-ca-cert …); NULL = default in certs/. */
+	/* CA and client cert/key paths: the global overrides (--tls-ca-cert …,
+	 * exported as MACHINE_TLS_CA_CERT, MACHINE_TLS_CA_KEY,
+	 * MACHINE_TLS_CLIENT_CERT, MACHINE_TLS_CLIENT_KEY) or the defaults
+	 * certs/{ca,ca-key,cert,key}.pem.  Never NULL after store_init. */
 	char *ca_cert, *ca_key, *client_cert, *client_key;
 };
 

@@ -106,7 +106,7 @@ static void test_init(void)
 	setenv("MACHINE_TLS_CA_CERT", "/x/ca.pem", 1);
 	store_init(&st, "/s");
 	is_str(st.ca_cert, "/x/ca.pem", "MACHINE_TLS_CA_CERT override");
-	ok(st.client_key == NULL, "unset override is NULL");
+	is_str(st.client_key, "/s/certs/key.pem", "no override: the default in certs/");
 	store_free(&st);
 	unsetenv("MACHINE_TLS_CA_CERT");
 
