@@ -45,9 +45,14 @@ int store_exists(const struct store *st, const char *name);
  *   Docker machine "N" does not exist. Use "docker-machine ls" to list machines. Use "docker-machine create" to add a new one.
  *   open /p/machines/N/config.json: no such file or directory
  *   Error getting migrated host: unexpected end of JSON input
- *   config version is from the future -- you should upgrade your Docker Machine client */
+ *   Error getting migrated host: config version is from the future -- you should upgrade your Docker Machine client
+ * (a config over DM_CAP_CONFIG: "read P: input exceeds N bytes").  Never
+ * writes: a missing store stays missing. */
 int store_load(const struct store *st, const char *name, json_t **host, int *migrated);
-/* Migrate a parsed config in place (exposed for tests); base = store path. */
+/* Migrate a parsed config in place (exposed for tests); base = store path.
+ * v0 -> v1 -> v2 -> v3 as 0.16.2 does; the result has the v3 keys in order,
+ * fields 0.16.2 would not have had are Go zero values (null slices), and
+ * unknown keys are kept after the known ones.  A v3 config is left as is. */
 int store_migrate(json_t *host, const char *base, int *migrated);
 /* Save host (Name decides the directory; created 0700 if missing). If the
  * file on disk is an older ConfigVersion it is kept as config.json.bak first.
@@ -57,7 +62,9 @@ int store_save(const struct store *st, json_t *host);
 int store_remove(const struct store *st, const char *name);
 
 /* Locks: flock(2) on machines/NAME/.lock (per machine) or certs/.lock (CA).
- * Return an fd to pass to store_unlock, or -1.  Blocking. */
+ * Return an fd to pass to store_unlock, or -1.  Blocking.  The directory
+ * (machines/NAME or certs/) is created 0700 when missing, so take the
+ * machine lock after an exclusive mkdir when creating a machine. */
 int store_lock_machine(const struct store *st, const char *name);
 int store_lock_certs(const struct store *st);
 void store_unlock(int fd);
