@@ -14,7 +14,8 @@
 # machine store, MACHINE_STORAGE_PATH), PATH/DM_LIBEXECDIR to the tree's
 # binaries.  tb_machine writes a generic-driver machine into $STORE.
 # Every command a test runs should go through `run tb_run …` (a timeout).
-# Env: TB_SKIP_BUILD=1 never builds the rootfs (skip when not cached);
+# Env: TB_DISABLE=1 skips every test bed test;
+#      TB_SKIP_BUILD=1 never builds the rootfs (skip when not cached);
 #      TB_BUILD_TIMEOUT (default 900 s), TB_RUN_TIMEOUT (default 60 s).
 
 TB_TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
@@ -27,6 +28,10 @@ tb_setup_file() {
 	export DM_LIBEXECDIR="$TB_TOP/bin:$TB_TOP/drivers"
 	export STORE=$BATS_FILE_TMPDIR/machine
 	export TB_ST=$BATS_FILE_TMPDIR/tb
+	if [ -n "${TB_DISABLE:-}" ]; then
+		TB_SKIP="test bed disabled (TB_DISABLE is set)"
+		return 0
+	fi
 	if ! why=$("$TB_DIR/hosts.sh" check 2>&1); then
 		TB_SKIP="test bed unavailable: $why"
 		return 0
