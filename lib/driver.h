@@ -20,8 +20,15 @@
  * A line {"Error":"text"} without "Name" is an error for every host the
  * driver has not answered.
  *
+ * `set-config` (used by dm-create before precreate-check) checks the Flags
+ * and answers the driver's initial state as a {"Driver":{…}} line, or an
+ * {"Error"} in 0.16.2's words ("--url option is required when no driver is
+ * selected"); dm-driver-none implements it.
+ *
  * Drivers run in their own process group with stdin/stdout piped; stderr is
  * the caller's (debug output of the driver reaches the user's terminal).
+ * Being in their own group, drivers do not get the terminal's SIGINT: a
+ * caller that wants to pass Ctrl-C on must signal the group itself.
  */
 #ifndef DRIVER_H
 #define DRIVER_H
