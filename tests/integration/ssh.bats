@@ -195,6 +195,21 @@ $ok"
 	[ "$output" = "{\"Name\":\"m1\",\"URL\":\"tcp://$TB_IP1:2376\"}" ]
 }
 
+@test "testbed: docker.io is installed but not running; a local image runs with --pull never" {
+	tbssh() {
+		timeout 60 ssh -F /dev/null -i "$TB_ST/id_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes \
+			-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$TB_ST/known_hosts" "root@$TB_IP3" "$@"
+	}
+	run tbssh 'command -v dockerd; systemctl is-active docker'
+	[ "$output" = "/usr/sbin/dockerd
+inactive" ]
+	run tbssh 'ip route | grep -c default'
+	[ "$output" = 0 ]          # no way off the test network
+	run tbssh 'systemctl start docker && docker import - tb/busybox:local >/dev/null && docker run --pull never --rm tb/busybox:local echo from-container' < "$TB_ST/busybox.tar"
+	[ "$status" -eq 0 ]
+	[ "$output" = from-container ]
+}
+
 @test "generic: restart runs sudo shutdown -r over ssh (last: the host goes away)" {
 	tb_machine m3 "$TB_IP3" docker
 	run tb_run dm-ssh m3 true
