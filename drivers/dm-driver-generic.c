@@ -11,7 +11,7 @@
  * SSH; start, stop and kill are refused; remove removes nothing.
  * The read verbs (state, url, ip) take any number of hosts, one JSON object
  * per line; their probes run at once and each answer (carrying "Name") is
- * written as soon as it is known.
+ * written as soon as it is known.  A Running state answer carries "URL" too.
  *
  * Exit status: 0 ok; 1 an {"Error"} was answered (also a missing
  * --generic-ip-address, a configuration error); 3 precreate-check failed.
@@ -386,6 +386,8 @@ static void answer(const char *verb, struct probe *p, int running)
 		dj_set_str(a, "Name", p->name);
 	if (!strcmp(verb, "state")) {
 		dj_set_str(a, "State", running ? "Running" : "Stopped");
+		if (running)
+			dj_set_str(a, "URL", p->url);   /* what ls shows, without asking again */
 	} else if (running) {
 		dj_set_str(a, "URL", p->url);
 	} else {

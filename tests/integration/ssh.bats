@@ -188,7 +188,7 @@ docker" ]
 $ok"
 	ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = '{"Name":"m1","State":"Running"}' ]
+	[ "${lines[0]}" = "{\"Name\":\"m1\",\"State\":\"Running\",\"URL\":\"tcp://$TB_IP1:2376\"}" ]
 	[ "${lines[1]}" = '{"Name":"dead","State":"Stopped"}' ]
 	[ "$ms" -lt 4000 ]
 	run --separate-stderr tb_run dm-driver-generic url <<<"$ok"
