@@ -160,8 +160,9 @@ cli_setup() {
 }
 
 # cli_bg CMD...: start CMD in the background, killed by cli_teardown.
+# fd 3 (bats' TAP stream) is closed so a leftover child cannot hang bats.
 cli_bg() {
-	"$@" &
+	"$@" 3>&- &
 	CLI_BG_PIDS+=("$!")
 }
 
