@@ -13,7 +13,7 @@
 static const struct opt inspect_opts[] = {
 	{ "format", 'f', OPT_STRING, NULL, NULL, "Format the output using the given go template.", 0,
 	  NULL, 0 },
-	{ "show-secrets", 0, OPT_BOOL, NULL, NULL, "Show tokens, keys and passwords instead of <redacted>",
+	{ "show-secrets", 0, OPT_BOOL, NULL, NULL, "Show tokens, keys and passwords instead of (redacted)",
 	  0, NULL, 0 },
 	{ "json", 0, OPT_BOOL, NULL, NULL, "Print the record as one line of JSON", 0, NULL, 0 },
 };

@@ -131,8 +131,9 @@ int main(int argc, char **argv)
 	}
 
 	if (quiet) {
+		/* As 0.16.2: entries whose config cannot be loaded are not listed by -q. */
 		for (size_t i = 0; i < n; i++)
-			if (sel[i])
+			if (sel[i] && rows[i].host)
 				printf("%s\n", rows[i].name);
 	} else if (json) {
 		for (size_t i = 0; i < n; i++) {

@@ -256,7 +256,7 @@ static void redact_obj(json_t *o, const struct strvec *secret_fields)
 	json_t *v;
 	json_object_foreach(o, k, v) {
 		if ((host_is_secret_field(k) || listed(secret_fields, k)) && worth_redacting(v))
-			dj_set_str(o, k, "<redacted>");
+			dj_set_str(o, k, "(redacted)");
 		else if (json_is_object(v))
 			redact_obj(v, secret_fields);
 	}

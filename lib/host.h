@@ -39,7 +39,7 @@ void host_merge_driver(json_t *h, json_t *driver);
  * as 0.16.2 prints them. Caller frees. */
 char *host_cert_path(const struct store *st, json_t *h);  /* machines/N */
 
-/* A copy of h (new reference) with secrets replaced by "<redacted>": Driver
+/* A copy of h (new reference) with secrets replaced by "(redacted)": Driver
  * fields (nested objects included) whose name marks a secret and those named
  * in secret_fields (may be NULL): Driver field names or driver flag names,
  * compared lower-cased with only letters and digits kept, a flag name also

@@ -244,7 +244,7 @@ static void test_redact(void)
 	       "\"SSHKeyPath\":\"/k\",\"UserData\":\"\\u003credacted\\u003e\","
 	       "\"Nested\":{\"Password\":\"\\u003credacted\\u003e\"},\"Region\":\"r\"},"
 	       "\"Name\":\"n\"}", "redacted copy (empty secrets stay empty, caller list, nested)");
-	is_str(json_string_value(dj_path(r, "Driver.AccessToken")), "<redacted>", "the marker");
+	is_str(json_string_value(dj_path(r, "Driver.AccessToken")), "(redacted)", "the marker");
 	free(got);
 	is_str(json_string_value(dj_path(h, "Driver.AccessToken")), "abc", "original untouched");
 	json_decref(r);
@@ -257,8 +257,8 @@ static void test_redact(void)
 	sv_push(&extra, "exoscale-user-key");
 	sv_push(&extra, "google-zone-x");
 	r = host_redact(h, &extra);
-	is_str(json_string_value(dj_path(r, "Driver.ServiceAccount")), "<redacted>", "flag name marks its field");
-	is_str(json_string_value(dj_path(r, "Driver.UserKey")), "<redacted>", "flag suffix marks its field");
+	is_str(json_string_value(dj_path(r, "Driver.ServiceAccount")), "(redacted)", "flag name marks its field");
+	is_str(json_string_value(dj_path(r, "Driver.UserKey")), "(redacted)", "flag suffix marks its field");
 	is_str(json_string_value(dj_path(r, "Driver.Zone")), "z", "non-matching flag leaves the field");
 	json_decref(r);
 	json_decref(h);
