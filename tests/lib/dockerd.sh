@@ -31,8 +31,8 @@ _dockerd_ping() {
 	if command -v curl >/dev/null 2>&1; then
 		[ "$(curl -s --max-time 1 --unix-socket "$1/docker.sock" http://docker/_ping 2>/dev/null)" = OK ]
 	else
-		DOCKER_HOST="unix://$1/docker.sock" DOCKER_TLS_VERIFY= DOCKER_CERT_PATH= DOCKER_CONTEXT= \
-			docker version >/dev/null 2>&1
+		env -u DOCKER_TLS_VERIFY -u DOCKER_CERT_PATH -u DOCKER_CONTEXT \
+			docker -H "unix://$1/docker.sock" version >/dev/null 2>&1
 	fi
 }
 
@@ -50,6 +50,10 @@ dockerd_start() {
 		echo "usage: dockerd_start DIR PORT CA_CERT SERVER_CERT SERVER_KEY" >&2
 		return 2
 	fi
+	case $_d in *'"'* | *\\*)
+		echo "dockerd_start: $_d: no quotes or backslashes, please" >&2
+		return 1 ;;
+	esac
 	mkdir -p "$_d" || return 1
 	_d=$(cd "$_d" && pwd) || return 1
 	if [ ${#_d} -gt 80 ]; then
@@ -57,10 +61,6 @@ dockerd_start() {
 		return 1
 	fi
 	mkdir -p "$_d/root" "$_d/exec" || return 1
-	case $_d in *'"'* | *'\'*)
-		echo "dockerd_start: $_d: no quotes or backslashes, please" >&2
-		return 1 ;;
-	esac
 	# Its own config file (not /etc/docker/daemon.json), and the trust key
 	# under DIR instead of /etc/docker/key.json.
 	printf '{ "deprecated-key-path": "%s/key.json" }\n' "$_d" >"$_d/daemon.json"
