@@ -1,7 +1,7 @@
 /* template.h - the subset of Go's text/template that users' --format
  * strings use, evaluated over jansson values.
  *
- * Supported: text, {{.}}, {{.A.B}}, {{- trim -}}, {{/* comments */}},
+ * Supported: text, {{.}}, {{.A.B}}, {{- trim -}}, comments (a C comment as the whole action),
  * pipelines "x | f", function calls "f a b", (parenthesized pipelines).F,
  * string/raw string/number/char/bool literals, variables ($, $x :=, $x =),
  * {{if}}/{{else if}}/{{else}}/{{end}}, {{range}} (with {{else}}, "$i, $e :="),
