@@ -15,7 +15,15 @@ struct tls_client {
 	const char *ca_cert, *client_cert, *client_key;
 };
 
-/* hostport "127.0.0.1:2376"; timeout in ms. 0 or -1 with the error set. */
+/* hostport "127.0.0.1:2376"; timeout in ms. 0 or -1 with the error set.
+ * Other errors: "dial tcp H:P: i/o timeout" (connect deadline),
+ * "dial tcp: lookup H: no such host", "x509: certificate signed by unknown
+ * authority", "x509: certificate has expired or is not yet valid",
+ * "remote error: tls: bad certificate" (the engine refused our client cert),
+ * "tls: first record does not look like a TLS handshake", "open PATH: ...".
+ * The handshake is TLS 1.2 so that the server's verdict on the client cert
+ * is part of it.  The certificates are loaded once per process (per set of
+ * paths); thread-safe; SIGPIPE is blocked in the thread during the check. */
 int tls_check(const char *hostport, const struct tls_client *tc, int timeout_ms);
 
 /* Split "tcp://h:p" into "h:p"; -1 if not a tcp URL. Caller frees. */
