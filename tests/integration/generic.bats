@@ -105,6 +105,6 @@ generic-ssh-user string GENERIC_SSH_USER root" ]
 $down"
 	kill "$pid"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *'{"Name":"up","State":"Running"}'* ]]
+	[[ "$output" == *'{"Name":"up","State":"Running","URL":"tcp://127.0.0.1:2376"}'* ]]
 	[[ "$output" == *'{"Name":"down","State":"Stopped"}'* ]]
 }

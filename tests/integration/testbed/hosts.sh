@@ -134,7 +134,8 @@ up)
 	mv "$ST/hosts.tmp" "$ST/hosts"
 	deadline=$(( $(date +%s) + ${TB_BOOT_TIMEOUT:-60} ))
 	while read -r name ip; do
-		until ssh_ok "$ST/id_ed25519" root "$ip"; do
+		# docker@ too: unprivileged logins wait for /run/nologin to go
+		until ssh_ok "$ST/id_ed25519" root "$ip" && ssh_ok "$ST/id_ed25519" docker "$ip"; do
 			if [ "$(date +%s)" -ge "$deadline" ] || ! kill -0 "$(cat "$ST/$name/pid")" 2>/dev/null; then
 				echo "hosts.sh: $name ($ip): no ssh; console:" >&2
 				tail -20 "$ST/$name/console.log" >&2
