@@ -17,7 +17,8 @@
 # $(mktemp -d /tmp/dmd.XXXXXX).  Needs root, /usr/sbin/dockerd (Debian
 # docker.io; DOCKERD overrides) and curl or the docker client for the
 # readiness probe.  dockerd_start returns 1 with the log tail on stderr if
-# the daemon does not answer within DOCKERD_WAIT seconds (default 10).
+# the daemon exits or does not answer within DOCKERD_WAIT seconds (default
+# 10); DIR is then cleaned up and removed as by dockerd_stop.
 
 DOCKERD=${DOCKERD:-/usr/sbin/dockerd}
 
@@ -81,6 +82,8 @@ dockerd_start() {
 		if ! kill -0 "$_pid" 2>/dev/null; then
 			echo "dockerd_start: dockerd exited; log:" >&2
 			tail -n 20 "$_d/dockerd.log" >&2
+			# It may have mounted DIR/root before failing.
+			dockerd_stop "$_d"
 			return 1
 		fi
 		if _dockerd_ping "$_d"; then
