@@ -7,7 +7,7 @@ load ../lib/cli
 
 setup_file() {
 	cli_setup_file
-	export ENGINE_SKIP= ENGINE_FAIL=
+	export ENGINE_SKIP='' ENGINE_FAIL=''
 	if [ ! -x /usr/sbin/dockerd ]; then
 		ENGINE_SKIP="dockerd not installed (/usr/sbin/dockerd)"
 		return 0

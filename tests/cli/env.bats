@@ -102,7 +102,7 @@ teardown() { cli_teardown; }
 }
 
 @test "env -u with SHELL empty prints sh syntax (DESIGN §8)" {
-	SHELL= run_dm env -u
+	SHELL='' run_dm env -u
 	expect_transcript env_-u
 }
 

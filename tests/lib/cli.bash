@@ -178,7 +178,7 @@ cli_teardown() {
 # cli_hang_listener PORT: a socket on 127.0.0.1:PORT that accepts and never
 # answers (the transcripts' phase C).  Returns once it listens.
 cli_hang_listener() {
-	local ready=$BATS_TEST_TMPDIR/listen.$1 i
+	local ready=$BATS_TEST_TMPDIR/listen.$1
 	cli_bg python3 -c '
 import socket, sys, time
 s = socket.socket()
@@ -195,7 +195,7 @@ while time.time() < end:
     except OSError:
         pass
 ' "$1" "$ready"
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -e "$ready" ] && return 0
 		sleep 0.05
 	done
