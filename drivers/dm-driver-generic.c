@@ -200,6 +200,15 @@ static int check_config(json_t *fl, const char **ip, long *sshport, long *engpor
 	return 1;
 }
 
+/* set-config: 0.16.2's SetConfigFromFlags, the flag checks only. */
+static void do_set_config(json_t *host)
+{
+	const char *ip;
+	long sp, ep;
+	if (check_config(json_object_get(host, "Flags"), &ip, &sp, &ep))
+		emit_ok();
+}
+
 static void do_precreate(json_t *host)
 {
 	json_t *fl = json_object_get(host, "Flags");
@@ -565,14 +574,14 @@ static int read_hosts(struct strvec *unused, json_t ***out, size_t *n)
 static int usage(void)
 {
 	dm_errorf("usage: %s describe\n       %s VERB < host.json\n"
-	          "VERB: precreate-check create remove start stop restart kill state url ip ssh-info",
+	          "VERB: set-config precreate-check create remove start stop restart kill state url ip ssh-info",
 	          dm_progname, dm_progname);
 	return DM_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-	static const char *const known[] = { "precreate-check", "create", "remove", "start", "stop",
+	static const char *const known[] = { "set-config", "precreate-check", "create", "remove", "start", "stop",
 		"restart", "kill", "state", "url", "ip", "ssh-info" };
 	const char *verb;
 	json_t **hosts = NULL;
@@ -613,6 +622,8 @@ int main(int argc, char **argv)
 			hosts = xcalloc(1, sizeof(*hosts)), hosts[0] = h, n = 1;
 		if (!json_is_object(h))
 			emit_error(NULL, "invalid host: expected a JSON object");
+		else if (!strcmp(verb, "set-config"))
+			do_set_config(h);
 		else if (!strcmp(verb, "precreate-check"))
 			do_precreate(h);
 		else if (!strcmp(verb, "create"))
