@@ -33,13 +33,13 @@ $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $(LIB_OBJ)
 
 bin/%: bin/%.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(DM_LIBS)
+	$(CC) $(CFLAGS) $(DM_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(DM_LIBS)
 
 drivers/%: drivers/%.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(DM_LIBS)
+	$(CC) $(CFLAGS) $(DM_LDFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(DM_LIBS)
 
 tests/unit/%: tests/unit/%.o tests/unit/tap.o $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/unit/tap.o $(LIB) $(DM_LIBS)
+	$(CC) $(CFLAGS) $(DM_LDFLAGS) $(LDFLAGS) -o $@ $< tests/unit/tap.o $(LIB) $(DM_LIBS)
 
 tests/unit/tap.o: tests/unit/tap.c tests/unit/tap.h
 	$(CC) $(CPPFLAGS) $(DM_CFLAGS) $(CFLAGS) -c -o $@ $<

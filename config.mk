@@ -14,4 +14,5 @@ CFLAGS   ?= -O2 -g
 WFLAGS    = -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 -Wno-format-nonliteral
 CPPFLAGS += -D_GNU_SOURCE -Ilib
 DM_CFLAGS = -std=c11 $(WFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DM_LDFLAGS = -Wl,--as-needed
 DM_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
