@@ -340,12 +340,22 @@ static int no_space(const struct strvec *av, const char *file)
 	return 0;
 }
 
-/* "\n" + one word per line + "\n", as one sh word. */
-static void sh_lines(struct strbuf *out, const struct strvec *av, size_t from, int pairs)
+/* s as one sh word: bare when it needs no quoting. */
+static void sh_word(struct strbuf *out, const char *s)
+{
+	if (sd_bare(s))
+		sb_adds(out, s);
+	else
+		sh_quote(out, s);
+}
+
+/* "\n" + one word per line + "\n" (+ a blank line for boot2docker, as
+ * 0.16.2 writes it), as one sh word. */
+static void sh_lines(struct strbuf *out, const struct strvec *av, int pairs, int blank)
 {
 	struct strbuf t = STRBUF_INIT;
 	sb_addc(&t, '\n');
-	for (size_t i = from; i < av->n; i++) {
+	for (size_t i = 0; i < av->n; i++) {
 		sb_adds(&t, av->v[i]);
 		/* a flag and its value on one line, as 0.16.2 writes them */
 		if (pairs && i + 1 < av->n && av->v[i][0] == '-' && av->v[i + 1][0] != '-' &&
@@ -355,6 +365,8 @@ static void sh_lines(struct strbuf *out, const struct strvec *av, size_t from, i
 		}
 		sb_addc(&t, '\n');
 	}
+	if (blank)
+		sb_addc(&t, '\n');
 	sh_quote(out, t.buf);
 	sb_release(&t);
 }
@@ -365,7 +377,7 @@ static void sh_exports(struct strbuf *out, json_t *env)
 	json_t *v;
 	json_array_foreach(env, i, v) {
 		sb_adds(out, "export ");
-		sh_quote(out, json_string_value(v));
+		sh_word(out, json_string_value(v));
 		sb_addc(out, '\n');
 	}
 }
@@ -400,12 +412,12 @@ int provision_render(const struct daemon_cfg *c, enum daemon_form form, struct s
 		if ((rc = no_space(&av, "the boot2docker profile")) < 0)
 			break;
 		sb_adds(out, "\nEXTRA_ARGS=");
-		sh_lines(out, &av, 0, 1);
+		sh_lines(out, &av, 1, 1);
 		sb_addf(out, "\nCACERT=%s/ca.pem\n", c->cert_dir);
 		sb_addf(out, "DOCKER_HOST='-H tcp://0.0.0.0:%d'\n", c->port);
 		if (c->storage && *c->storage) {
 			sb_adds(out, "DOCKER_STORAGE=");
-			sh_quote(out, c->storage);
+			sh_word(out, c->storage);
 			sb_addc(out, '\n');
 		}
 		sb_adds(out, "DOCKER_TLS=auto\n");
@@ -418,7 +430,7 @@ int provision_render(const struct daemon_cfg *c, enum daemon_form form, struct s
 		if ((rc = no_space(&av, "DOCKER_OPTS")) < 0)
 			break;
 		sb_adds(out, "DOCKER_OPTS=");
-		sh_lines(out, &av, 0, 1);
+		sh_lines(out, &av, 1, 0);
 		sb_addc(out, '\n');
 		sh_exports(out, env);
 		break;
