@@ -384,7 +384,11 @@ int main(int argc, char **argv)
 	cli_spec(&spec, "create");
 	c.driver = scan_driver(argc, argv);
 	if (!store_valid_name(c.driver) || driver_describe(c.driver, &c.desc) < 0) {
-		if (argc > 1 && !strcmp(argv[1], "__complete")) {
+		int help = 0;
+		for (int i = 1; i < argc; i++)
+			help |= !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-help");
+		if (help || (argc > 1 && !strcmp(argv[1], "__complete"))) {
+			/* Help and completion still work without the driver: shared flags only. */
 			spec.opts = create_opts;
 			spec.nopts = ARRAY_SIZE(create_opts);
 			cli_parse(&c.os, &spec, argc, argv, &status);

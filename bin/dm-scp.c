@@ -38,8 +38,8 @@ struct end {
 	struct scp_loc loc;
 	struct ssh_target t;
 	char *user, *path, *machine;
-	json_t *info;     /* ssh-info answer (owns the strings t points at) */
-	char *kh;
+	struct machine_ssh ms;   /* ssh-info answer (owns the strings t points at) */
+	char *kh;                /* = ms.known_hosts */
 };
 
 /* Split "[[user@]machine:]path"; loads the machine when there is one.
@@ -47,7 +47,7 @@ struct end {
 static int parse_end(const struct store *st, const char *arg, struct end *e)
 {
 	const char *colon = strchr(arg, ':');
-	json_t *h, *s;
+	json_t *h;
 
 	memset(e, 0, sizeof(*e));
 	if (!colon) {
@@ -69,31 +69,13 @@ static int parse_end(const struct store *st, const char *arg, struct end *e)
 		dm_errorf("Error loading host: %s", dm_strerr());
 		return -1;
 	}
-	if (driver_call(host_driver_name(h), "ssh-info", h, NULL, NULL, SCP_DRIVER_TIMEOUT_MS,
-	                &e->info, NULL) < 0) {
+	if (machine_ssh_info(st, h, &e->ms) < 0) {
 		dm_errorf("%s", dm_strerr());
 		json_decref(h);
 		return -1;
 	}
-	s = json_object_get(e->info, "SSH");
-	if (!json_is_object(s) || !*dj_str(s, "Host", "")) {
-		dm_errorf("driver %s: ssh-info: answer without \"SSH\":{\"Host\"…}", host_driver_name(h));
-		json_decref(h);
-		return -1;
-	}
-	e->t.host = dj_str(s, "Host", "");
-	e->t.port = (int)dj_int(s, "Port", 22);
-	e->t.user = dj_str(s, "User", "");
-	e->t.key = dj_str(s, "KeyPath", "");
-	if (*dj_str(s, "KnownHosts", "")) {
-		e->kh = xstrdup(dj_str(s, "KnownHosts", ""));
-	} else {
-		char *dir = store_machine_dir(st, host_name(h));
-		e->kh = xasprintf("%s/known_hosts", dir);
-		free(dir);
-	}
-	e->t.known_hosts = e->kh;
-	e->t.hostkey = SSH_HK_AUTO;
+	e->t = e->ms.t;
+	e->kh = e->ms.known_hosts;
 	if (access(e->kh, F_OK) < 0) {
 		/* pin it through this end alone: scp would write every end's new
 		 * key into the first UserKnownHostsFile */

@@ -30,9 +30,6 @@
 
 static const struct opt ssh_opts[] = { { NULL } };
 
-/* A string member of the ssh-info answer; "" when missing. */
-static const char *info_str(json_t *s, const char *k) { return dj_str(s, k, ""); }
-
 static int run_native(const struct ssh_target *t, char **cmd, size_t ncmd)
 {
 	struct strbuf line = STRBUF_INIT, in = STRBUF_INIT, out = STRBUF_INIT, err = STRBUF_INIT;
@@ -74,8 +71,9 @@ int main(int argc, char **argv)
 	struct store st;
 	struct strvec names = STRVEC_INIT, av = STRVEC_INIT, first = STRVEC_INIT;
 	struct ssh_target t = { 0 };
-	json_t *h, *ans = NULL, *s;
-	char *state, *kh = NULL, *mdir;
+	struct machine_ssh ms;
+	json_t *h;
+	char *state, *kh = NULL;
 	char **cmd;
 	size_t ncmd, a0 = 0;
 	int status = 0;
@@ -122,25 +120,12 @@ int main(int argc, char **argv)
 		return dm_finish(DM_EXIT_FAIL);
 	}
 	free(state);
-	if (driver_call(host_driver_name(h), "ssh-info", h, NULL, NULL, SSH_DRIVER_TIMEOUT_MS, &ans,
-	                NULL) < 0) {
+	if (machine_ssh_info(&st, h, &ms) < 0) {
 		dm_errorf("%s", dm_strerr());
 		return dm_finish(DM_EXIT_FAIL);
 	}
-	s = json_object_get(ans, "SSH");
-	if (!json_is_object(s) || !*info_str(s, "Host")) {
-		dm_errorf("driver %s: ssh-info: answer without \"SSH\":{\"Host\"…}", host_driver_name(h));
-		return dm_finish(DM_EXIT_FAIL);
-	}
-	mdir = store_machine_dir(&st, host_name(h));
-	t.host = info_str(s, "Host");
-	t.port = (int)dj_int(s, "Port", 22);
-	t.user = info_str(s, "User");
-	t.key = info_str(s, "KeyPath");
-	kh = *info_str(s, "KnownHosts") ? xstrdup(info_str(s, "KnownHosts"))
-	                                : xasprintf("%s/known_hosts", mdir);
-	t.known_hosts = kh;
-	t.hostkey = SSH_HK_AUTO;
+	t = ms.t;
+	kh = ms.known_hosts;
 	if (stat(kh, &sb) < 0 && errno == ENOENT)
 		dm_errorf("Warning: no host key is pinned for \"%s\" yet: trusting the key %s:%d "
 		          "offers now and saving it in %s", host_name(h), t.host, t.port ? t.port : 22, kh);
@@ -153,6 +138,6 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	execvp("ssh", sv_argv(&av));
 	dm_errorf("exec ssh: %s", strerror(errno));
-	free(mdir);
+	machine_ssh_free(&ms);
 	return dm_finish(DM_EXIT_FAIL);
 }

@@ -343,3 +343,41 @@ int machine_print_field(const struct store *st, const struct strvec *args, int m
 	sv_clear(&names);
 	return status;
 }
+
+/* ---- ssh ---- */
+
+int machine_ssh_info(const struct store *st, json_t *h, struct machine_ssh *ms)
+{
+	json_t *s;
+	memset(ms, 0, sizeof(*ms));
+	if (driver_call(host_driver_name(h), "ssh-info", h, NULL, NULL, 60000, &ms->info, NULL) < 0)
+		return -1;
+	s = json_object_get(ms->info, "SSH");
+	if (!json_is_object(s) || !*dj_str(s, "Host", "")) {
+		json_decref(ms->info);
+		ms->info = NULL;
+		return dm_seterr("driver %s: ssh-info: answer without \"SSH\":{\"Host\"…}",
+		                 host_driver_name(h));
+	}
+	ms->t.host = dj_str(s, "Host", "");
+	ms->t.port = (int)dj_int(s, "Port", 22);
+	ms->t.user = dj_str(s, "User", "");
+	ms->t.key = dj_str(s, "KeyPath", "");
+	if (*dj_str(s, "KnownHosts", "")) {
+		ms->known_hosts = xstrdup(dj_str(s, "KnownHosts", ""));
+	} else {
+		char *dir = store_machine_dir(st, host_name(h));
+		ms->known_hosts = xasprintf("%s/known_hosts", dir);
+		free(dir);
+	}
+	ms->t.known_hosts = ms->known_hosts;
+	ms->t.hostkey = SSH_HK_AUTO;
+	return 0;
+}
+
+void machine_ssh_free(struct machine_ssh *ms)
+{
+	json_decref(ms->info);
+	free(ms->known_hosts);
+	memset(ms, 0, sizeof(*ms));
+}

@@ -45,4 +45,17 @@ int machine_persist(const struct store *st, json_t *h, json_t *driver);
  * Errors go to stderr in 0.16.2's words. Returns the exit status. */
 int machine_print_field(const struct store *st, const struct strvec *args, int multi,
                         const char *verb, const char *field, int json);
+
+/* How to reach a machine over SSH: the driver's `ssh-info` answer as an
+ * ssh_target (host keys pinned in KnownHosts, else machines/NAME/known_hosts;
+ * SSH_HK_AUTO).  0, or -1 with the error set.  machine_ssh_free releases it. */
+#include "ssh.h"
+struct machine_ssh {
+	struct ssh_target t;
+	json_t *info;          /* the answer; owns the strings t points at */
+	char *known_hosts;
+};
+int machine_ssh_info(const struct store *st, json_t *h, struct machine_ssh *ms);
+void machine_ssh_free(struct machine_ssh *ms);
+
 #endif

@@ -118,15 +118,17 @@ need_driver() {
 	expect_transcript config_-h
 }
 
+# The default driver is qemu, not 0.16.2's virtualbox (DESIGN §8): the --driver
+# line is compared without its default.
 @test "create -d none -h: shared flags and the none driver's --url" {
 	run_dm create -d none -h
-	expect_transcript create_-d_none_-h
+	expect_transcript create_-d_none_-h --sed 's/--driver, -d "[a-z]*"\t*/--driver, -d "DEFAULT"\t/'
 }
 
 @test "create -d generic -h" {
 	need_driver generic
 	run_dm create -d generic -h
-	expect_transcript create_-d_generic_-h
+	expect_transcript create_-d_generic_-h --sed 's/--driver, -d "[a-z]*"\t*/--driver, -d "DEFAULT"\t/'
 }
 
 @test "create -h: the default driver virtualbox's flags" {

@@ -109,9 +109,11 @@ teardown() { cli_teardown; }
 	[ ! -e "$MACHINE_STORAGE_PATH" ]
 }
 
-@test "ls ignores an extra argument (as 0.16.2)" {
+@test "ls with an argument: usage error, exit 2 (0.16.2 ignored it; DESIGN §8)" {
 	run_dm ls foo
-	expect_transcript ls_extra_arg
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "$stderr" = "Error: ls takes no arguments (got 'foo'); use --filter name=REGEX" ]
 }
 
 @test "ls --bogus: usage error, exit 2 (DESIGN §8)" {
