@@ -173,6 +173,21 @@ static int encode_line(json_t *v, struct strbuf *sb)
 	return sb_addc(sb, '\n');
 }
 
+/* Batch read verbs get the record reduced to what a driver reads to answer
+ * them (Name, DriverName, Driver): a tenth of the bytes to encode and parse. */
+static int encode_line_reduced(json_t *host, struct strbuf *sb)
+{
+	static const char *const keep[] = { "Name", "DriverName", "Driver" };
+	json_t *r = json_object(), *v;
+	int rc;
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		if ((v = json_object_get(host, keep[i])))
+			json_object_set(r, keep[i], v);
+	rc = encode_line(r, sb);
+	json_decref(r);
+	return rc;
+}
+
 /* ---- one call ---- */
 
 struct call {
@@ -421,7 +436,7 @@ static void batch_start(struct driver_batch *b)
 		return;
 	}
 	for (size_t i = 0; i < b->n; i++)
-		encode_line(b->hosts[i], &b->st.in);
+		encode_line_reduced(b->hosts[i], &b->st.in);
 	argv[0] = path;
 	argv[1] = (char *)b->verb;
 	argv[2] = NULL;

@@ -12,7 +12,8 @@
  * Every line is one JSON object of at most DM_CAP_LINE bytes; blank lines are
  * ignored; anything else is a protocol error (the driver is killed).
  *
- * Batch read verbs (state, ip, url) take one host per line (compact JSON)
+ * Batch read verbs (state, ip, url) take one host per line (compact JSON,
+ * reduced to its Name, DriverName and Driver members)
  * and answer one line per host carrying "Name", in any order, as soon as
  * each is known.  An answer may carry more than the verb asks: a `state`
  * answer may include "URL" (and "IP") so that ls needs one round trip per

@@ -147,39 +147,48 @@ static const char hexd[] = "0123456789abcdef";
 
 static int enc_string(const char *s, size_t n, struct strbuf *out)
 {
-	size_t i = 0;
+	size_t i = 0, run = 0;   /* s[run..i) is a run of bytes copied as they are */
 	sb_addc(out, '"');
 	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x80) {
-			if (c == '"' || c == '\\') {
-				sb_addc(out, '\\');
-				sb_addc(out, c);
-			} else if (c == '\n') {
-				sb_adds(out, "\\n");
-			} else if (c == '\r') {
-				sb_adds(out, "\\r");
-			} else if (c == '\t') {
-				sb_adds(out, "\\t");
-			} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-				char u[7] = { '\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15], 0 };
-				sb_adds(out, u);
-			} else {
-				sb_addc(out, c);
+		const char *esc = NULL;
+		char u[7];
+		if (c >= 0x80) {
+			/* U+2028 and U+2029 are escaped; other UTF-8 passes (jansson validated it). */
+			if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+			    ((unsigned char)s[i + 2] & 0xfe) == 0xa8) {
+				sb_add(out, s + run, i - run);
+				sb_adds(out, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+				i += 3;
+				run = i;
+				continue;
 			}
 			i++;
 			continue;
 		}
-		/* U+2028 and U+2029 are escaped; other UTF-8 passes (jansson validated it). */
-		if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-		    ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
-			sb_adds(out, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
-			i += 3;
-			continue;
+		if (c == '"')
+			esc = "\\\"";
+		else if (c == '\\')
+			esc = "\\\\";
+		else if (c == '\n')
+			esc = "\\n";
+		else if (c == '\r')
+			esc = "\\r";
+		else if (c == '\t')
+			esc = "\\t";
+		else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+			u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0';
+			u[4] = hexd[c >> 4], u[5] = hexd[c & 15], u[6] = 0;
+			esc = u;
 		}
-		sb_addc(out, c);
+		if (esc) {
+			sb_add(out, s + run, i - run);
+			sb_adds(out, esc);
+			run = i + 1;
+		}
 		i++;
 	}
+	sb_add(out, s + run, i - run);
 	return sb_addc(out, '"');
 }
 
