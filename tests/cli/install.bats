@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # make install DESTDIR=... PREFIX=/usr and make uninstall: the layout
 # (binaries, libexec, man pages, bash/zsh/fish completions), and that the
+# (MAKE_INSTALL overrides the make command, e.g. "make -f Makefile -f mk/install.mk".)
 # installed tree works: docker-machine finds its commands and drivers, the
 # pages render, the installed bash completion completes.
 
@@ -9,7 +10,7 @@ load ../lib/cli
 setup_file() {
 	export DEST=$BATS_FILE_TMPDIR/dest
 	rm -rf "$DEST"
-	make -C "$TOP" --no-print-directory install DESTDIR="$DEST" PREFIX=/usr >"$BATS_FILE_TMPDIR/install.log" 2>&1 ||
+	${MAKE_INSTALL:-make} -C "$TOP" --no-print-directory install DESTDIR="$DEST" PREFIX=/usr >"$BATS_FILE_TMPDIR/install.log" 2>&1 ||
 		{ cat "$BATS_FILE_TMPDIR/install.log" >&2; return 1; }
 }
 
@@ -83,7 +84,7 @@ commands() {
 }
 
 @test "uninstall removes everything install put there" {
-	make -C "$TOP" --no-print-directory uninstall DESTDIR="$DEST" PREFIX=/usr >&2
+	${MAKE_INSTALL:-make} -C "$TOP" --no-print-directory uninstall DESTDIR="$DEST" PREFIX=/usr >&2
 	local left
 	left=$(find "$DEST" -type f -o -type l)
 	[ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
