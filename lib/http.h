@@ -13,7 +13,9 @@
  *
  * Environment: HTTPS_PROXY/NO_PROXY are honoured for provider APIs (curl's
  * defaults); DM_HTTP_CA_BUNDLE overrides the CA bundle (tests point it at a
- * fake server's CA).
+ * fake server's CA); DM_HTTP_BACKOFF_MS sets the first retry wait (default
+ * 500 ms, doubling per retry up to 8 s; tests set it low).  A zeroed
+ * struct http_resp is ready to use; http_resp_free releases it.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -63,6 +65,12 @@ int http_do(const struct http_req *r, struct http_resp *resp);
  * Google error.message, …: tried in that order), else "HTTP <status>".
  * *status (may be NULL) gets the HTTP status. */
 int http_json(struct http_req *r, json_t *req_json, json_t **out, long *status);
+
+/* The provider's message in a reply body appended to out (one line):
+ * JSON "message", error.message, error_description, "error" (a string),
+ * errors[0].message, then XML <Message> (EC2).  Returns 0, or -1 when the
+ * body has none: out then gets "HTTP <status>". */
+int http_error_message(const struct http_resp *resp, struct strbuf *out);
 
 /* Download url to path (temp + rename), resuming a partial path.part,
  * progress on stderr (a bar on a tty, plain lines otherwise), optional
