@@ -7,7 +7,7 @@ MANDIR    = $(PREFIX)/share/man
 DATADIR   = $(PREFIX)/share
 
 PKG_CONFIG ?= pkg-config
-PKGS      = libcurl openssl libssh2 jansson
+PKGS      = libcurl openssl libssh2 jansson libxml-2.0
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g

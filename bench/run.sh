@@ -27,8 +27,8 @@ for i in $(seq 1 100); do
 	docker-machine create -d none --url "tcp://127.0.0.1:$((20000 + i))" "m$i" >/dev/null
 done
 
-hf() { hyperfine -N --warmup 3 --runs "${RUNS:-30}" --export-json "$work/h.json" "$@" >/dev/null 2>&1 ||
-	hyperfine --warmup 3 --runs "${RUNS:-30}" --export-json "$work/h.json" "$@" >/dev/null;
+hf() { hyperfine -N -i --warmup 3 --runs "${RUNS:-30}" --export-json "$work/h.json" "$@" >/dev/null 2>&1 ||
+	hyperfine -i --warmup 3 --runs "${RUNS:-30}" --export-json "$work/h.json" "$@" >/dev/null;
 	jq -r '.results[] | "\(.command)\t\(.mean*1000|.*100|round/100) ms (σ \(.stddev*1000|.*100|round/100))"' "$work/h.json"; }
 rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
 

@@ -12,6 +12,7 @@
 #include "store.h"
 #include "tabwriter.h"
 #include "complete.h"
+#include "json.h"
 
 static char default_store[PATH_MAX];
 
@@ -136,6 +137,19 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "__complete"))
 		return complete_main(&global_spec, argc - 2, argv + 2);
+	if (argc > 1 && !strcmp(argv[1], "__options")) {
+		json_t *o = opts_to_json(&global_spec), *cmds = json_array();
+		for (const struct cmd_info *c = dm_commands; c->name; c++) {
+			json_t *e = json_object();
+			dj_set_str(e, "Name", c->name);
+			dj_set_str(e, "Usage", c->usage);
+			json_array_append_new(cmds, e);
+		}
+		dj_set(o, "Commands", cmds);
+		cli_print_json(o);
+		json_decref(o);
+		return dm_finish(0);
+	}
 
 	if (opts_parse(&os, &global_spec, argc - 1, argv + 1) < 0) {
 		fputs("Incorrect Usage.\n\n", stdout);

@@ -136,6 +136,7 @@ int complete_main(const struct cmd_spec *spec, int n, char **words)
 	const struct opt *o;
 
 	/* Walk the words before cur: skip flags (and their values), count positionals. */
+	int first = -1;
 	for (i = 0; i < n - 1; i++) {
 		const char *w = words[i];
 		if (spec->raw_args && npos > 0)
@@ -147,6 +148,8 @@ int complete_main(const struct cmd_spec *spec, int n, char **words)
 				i++;
 			continue;
 		}
+		if (first < 0)
+			first = i;
 		npos++;
 		if (spec->args == COMP_COMMAND) {
 			/* The dispatcher: hand over to dm-CMD __complete. */
@@ -156,9 +159,9 @@ int complete_main(const struct cmd_spec *spec, int n, char **words)
 			return complete_exec(w, n - i - 1, words + i + 1);
 		}
 	}
-	if (i < n - 1 && spec->raw_args) {
-		/* ssh: after the machine name, offer "--" once. */
-		if (!strcmp(words[n - 2], words[i]) && i == n - 2 && !*cur)
+	if (spec->raw_args && npos > 0) {
+		/* ssh: right after the machine name, offer "--"; then nothing. */
+		if (first == n - 2 && !*cur)
 			puts("--");
 		return 0;
 	}

@@ -2,7 +2,7 @@
 # tests/deps.sh - install what the build and the tests need on Debian 12 (root, apt-get).
 # Does nothing when everything is present.
 set -u
-pkgs="build-essential pkg-config libcurl4-openssl-dev libssl-dev libssh2-1-dev libjansson-dev
+pkgs="build-essential pkg-config libcurl4-openssl-dev libssl-dev libssh2-1-dev libjansson-dev libxml2-dev
 jq bats mandoc openssh-client openssh-server docker.io zsh fish bash-completion iproute2
 systemd-container mmdebstrap python3 time hyperfine qemu-system-x86 qemu-utils rsync sshfs curl ca-certificates"
 missing=
