@@ -5,7 +5,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-tiers=${*:-unit cli integration}
+tiers=${*:-unit cli fakes integration}
 fail=0 skipped=0
 for tier in $tiers; do
 	echo "== tier: $tier"
