@@ -237,6 +237,29 @@ int machine_lifecycle(const struct store *st, const struct strvec *names, const 
 	return status;
 }
 
+int machine_lifecycle_main(int argc, char **argv, const char *verb)
+{
+	struct cmd_spec spec = { .opts = NULL, .nopts = 0, .args = COMP_MACHINE };
+	struct optset os;
+	struct store st;
+	struct strvec names = STRVEC_INIT;
+	int status = 0;
+
+	dm_init(argc, argv);
+	cli_spec(&spec, verb);
+	if (cli_parse(&os, &spec, argc, argv, &status) < 0)
+		return dm_finish(status);
+	if (cli_store(&st) < 0 || cli_names(&st, &os.args, 1, &names) < 0) {
+		dm_errorf("%s", dm_strerr());
+		return dm_finish(1);
+	}
+	status = machine_lifecycle(&st, &names, verb);
+	sv_clear(&names);
+	store_free(&st);
+	opts_free(&os);
+	return dm_finish(status);
+}
+
 /* ---- url / ip / status ---- */
 
 struct field_ctx {

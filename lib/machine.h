@@ -33,6 +33,9 @@ int machine_check_connection(const struct store *st, json_t *h, int swarm, char 
  * verb: start stop restart kill.  Saves driver updates.  Returns the exit status. */
 int machine_lifecycle(const struct store *st, const struct strvec *names, const char *verb);
 
+/* The whole main of dm-start, dm-stop, dm-restart and dm-kill. */
+int machine_lifecycle_main(int argc, char **argv, const char *verb);
+
 /* Persist a {"Driver":{…}} update: merge and save (under the machine lock). */
 int machine_persist(const struct store *st, json_t *h, json_t *driver);
 
