@@ -9,6 +9,7 @@
 #include "host.h"
 #include "json.h"
 #include "machine.h"
+#include "swarm.h"
 #include "tlscheck.h"
 
 #define CHECK_TIMEOUT_MS 20000
@@ -52,27 +53,10 @@ int machine_check_connection(const struct store *st, json_t *h, int swarm, char 
 	url = machine_ask(h, "url", "URL", MACHINE_DRIVER_TIMEOUT_MS);
 	if (!url)
 		return -1;
-	if (swarm) {
-		json_t *so = host_swarm(h);
-		char *shost = NULL, *uhost = NULL;
-		int sport = 0, uport = 0;
-		if (!dj_bool(so, "Master", 0)) {
-			free(url);
-			return dm_seterr("\"%s\" is not a swarm master. The --swarm flag is intended for use "
-			                 "with swarm masters", host_name(h));
-		}
-		if (url_split(dj_str(so, "Host", "tcp://0.0.0.0:3376"), &shost, &sport) < 0 ||
-		    url_split(url, &uhost, &uport) < 0) {
-			free(shost);
-			free(uhost);
-			free(url);
-			return dm_seterr("Error parsing swarm host URL: %s", dm_strerr());
-		}
+	if (swarm && !dj_bool(host_swarm(h), "Master", 0)) {
 		free(url);
-		url = strchr(uhost, ':') ? xasprintf("tcp://[%s]:%d", uhost, sport)
-		                         : xasprintf("tcp://%s:%d", uhost, sport);
-		free(shost);
-		free(uhost);
+		return dm_seterr("\"%s\" is not a swarm master. The --swarm flag is intended for use "
+		                 "with swarm masters", host_name(h));
 	}
 	if (url_hostport(url, &hostport) < 0) {
 		char *msg = xstrdup(dm_strerr());
@@ -96,6 +80,15 @@ int machine_check_connection(const struct store *st, json_t *h, int swarm, char 
 		return -1;
 	}
 	free(hostport);
+	if (swarm) {
+		/* Swarm mode: the master's engine is the manager (swarm.h). */
+		char *surl = NULL;
+		int r = swarm_manager_url(h, url, &surl);
+		free(url);
+		if (r < 0)
+			return -1;
+		url = surl;
+	}
 	*urlp = url;
 	return 0;
 }

@@ -22,7 +22,9 @@ struct tls_client;
 void machine_tls(json_t *h, struct tls_client *tc);
 
 /* 0.16.2's connection check used by env, config and create:
- * swarm: whether --swarm was given. On success *url is the URL to use
+ * swarm: whether --swarm was given (the host must be a swarm master; after
+ * the engine's check, the swarm manager's URL comes from swarm_manager_url:
+ * in swarm mode the master's engine URL itself). On success *url is the URL to use
  * (caller frees). On failure the error holds the complete message, e.g.
  * `Error checking and/or regenerating the certs: There was an error validating
  * certificates for host "H:P": dial tcp …` (without the caller's prefix). */

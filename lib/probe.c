@@ -213,7 +213,15 @@ void probe_run(const struct store *st, struct probe_row *rows, size_t n, const c
 		r->active_host = !strcmp(r->state, "Running") && dh && *r->url && !strcmp(r->url, dh);
 		r->active_swarm = 0;
 		json_t *so = host_swarm(r->host);
-		if (dh && dj_bool(so, "Master", 0) && *r->url) {
+		/* A swarm master's engine is its swarm manager (swarm mode: `env
+		 * --swarm` gives its URL); a 0.16.2 classic manager listens on the
+		 * port of SwarmOptions.Host.  ACTIVE keeps 0.16.2's precedence: "*"
+		 * when the URL itself is DOCKER_HOST, so `* (swarm)` shows only for
+		 * the classic port; ActiveSwarm is true in both cases. */
+		if (dh && dj_bool(so, "Master", 0) && *r->url && !strcmp(r->url, dh) &&
+		    !strcmp(r->state, "Running")) {
+			r->active_swarm = 1;
+		} else if (dh && dj_bool(so, "Master", 0) && *r->url) {
 			char *uh = NULL, *sh = NULL;
 			int up, sp;
 			if (url_split(r->url, &uh, &up) == 0 &&

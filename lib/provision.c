@@ -16,6 +16,7 @@
 #include "machine.h"
 #include "provision.h"
 #include "ssh.h"
+#include "swarm.h"
 #include "tlscheck.h"
 
 #define SSH_WAIT_DEFAULT_MS (30 * 1000)
@@ -914,6 +915,7 @@ static int configure_auth(struct session *s)
 	struct strvec sans = STRVEC_INIT;
 	struct strbuf opts = STRBUF_INIT;
 	struct daemon_cfg dc;
+	json_t *engine = NULL;
 	const char *storage;
 	size_t i;
 	int rc = -1;
@@ -995,7 +997,7 @@ static int configure_auth(struct session *s)
 			storage = "btrfs";
 	}
 	memset(&dc, 0, sizeof(dc));
-	dc.engine = host_engine(s->h);
+	dc.engine = engine = swarm_engine_options(host_engine(s->h), host_swarm(s->h));
 	dc.driver_name = host_driver_name(s->h);
 	dc.dockerd = s->dockerd;
 	dc.cert_dir = s->prov->cert_dir;
@@ -1033,6 +1035,7 @@ out:
 	free(f3);
 	sv_clear(&sans);
 	sb_release(&opts);
+	json_decref(engine);
 	return rc;
 }
 
@@ -1075,6 +1078,20 @@ static int session_open(struct session *s, const struct store *st, json_t *h,
 	return 0;
 }
 
+/* Swarm mode, once the engine answers over TLS (lib/swarm.h). */
+static int swarm_step(struct session *s)
+{
+	char *url;
+	int rc;
+	if (!swarm_wanted(host_swarm(s->h)))
+		return 0;
+	url = strchr(s->url_host, ':') ? xasprintf("tcp://[%s]:%d", s->url_host, s->port)
+	                               : xasprintf("tcp://%s:%d", s->url_host, s->port);
+	rc = swarm_provision(s->st, s->h, url, s->ip);
+	free(url);
+	return rc;
+}
+
 int provision_host(const struct store *st, json_t *h, const struct provision_opts *po)
 {
 	struct session s;
@@ -1088,7 +1105,7 @@ int provision_host(const struct store *st, json_t *h, const struct provision_opt
 	printf("Provisioning with %s...\n", s.prov->name);
 	fflush(stdout);
 	if (addresses(&s) < 0 || set_hostname(&s) < 0 || facts(&s) < 0 || install_docker(&s) < 0 ||
-	    configure_auth(&s) < 0) {
+	    configure_auth(&s) < 0 || swarm_step(&s) < 0) {
 		if (create)
 			prefix_err("Error creating machine: Error running provisioning: ");
 		goto out;
