@@ -626,7 +626,14 @@ class FakeCloud:
 
     def control(self, req):
         p = req.path
-        body = req.json if isinstance(req.json, (dict, list)) else {}
+        body = req.json
+        if body is None and req.body:
+            try:   # curl -d sends a form content type: control bodies are JSON anyway
+                body = json.loads(req.body)
+            except ValueError:
+                return Reply(400, {"message": "control bodies are JSON"})
+        if not isinstance(body, (dict, list)):
+            body = {}
         with self.lock:
             if p == "/_fault" and req.method == "POST":
                 if isinstance(body, dict) and body.get("clear"):
