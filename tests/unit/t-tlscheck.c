@@ -15,6 +15,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <poll.h>
+
 #include "cert.h"
 #include "tap.h"
 #include "tlscheck.h"
@@ -191,6 +193,32 @@ static char *expired_server_cert(struct pki *p, char **keyout)
 	return c;
 }
 
+/* Copy p's CA, cert and key to tc's paths (temp file + rename: new inodes). */
+static void install_pki(const struct tls_client *tc, const struct pki *p)
+{
+	const char *from[] = { p->ca, p->cert, p->key }, *to[] = { tc->ca_cert, tc->client_cert, tc->client_key };
+	for (int i = 0; i < 3; i++) {
+		struct strbuf sb = STRBUF_INIT;
+		if (sb_read_file(&sb, from[i], 1 << 20) < 0 ||
+		    write_file_atomic(to[i], sb.buf, sb.len, 0600) < 0) {
+			fprintf(stderr, "install_pki: %s\n", dm_strerr());
+			exit(1);
+		}
+		sb_release(&sb);
+	}
+}
+
+/* Poll c until it is open or failed. */
+static void conn_run(struct tls_conn *c)
+{
+	short revents = 0;
+	while (tls_conn_step(c, revents) == TLS_BUSY) {
+		struct pollfd p;
+		tls_conn_pollfd(c, &p);
+		revents = poll(&p, 1, tls_conn_wait_ms(c)) > 0 ? p.revents : 0;
+	}
+}
+
 /* ---- tests ---- */
 
 static void test_urls(void)
@@ -345,6 +373,67 @@ static void test_checks(void)
 	ok(r == 0, "repeated checks succeed");
 	ok(first < 50, "first check (loads certs) %lld ms (budget: well under 10 ms idle)", first);
 	printf("# tls_check: first %lld ms, then best %lld us\n", first, best);
+
+	/* New files at the same paths are loaded again (regenerate-certs). */
+	char *d = xasprintf("%s/rot", tap_tmpdir());
+	struct tls_client rot = { xasprintf("%s/ca.pem", d), xasprintf("%s/cert.pem", d),
+	                          xasprintf("%s/key.pem", d) };
+	mkdir_p(d, 0700);
+	install_pki(&rot, &ec);
+	ok(tls_check(hp, &rot, 2000) == 0, "copied certs: %s", dm_strerr());
+	install_pki(&rot, &other);
+	ok(tls_check(hp, &rot, 2000) < 0, "replaced certs are used");
+	is_str(dm_strerr(), "x509: certificate signed by unknown authority", "replaced certs: their CA");
+	install_pki(&rot, &ec);
+	ok(tls_check(hp, &rot, 2000) == 0, "restored certs: %s", dm_strerr());
+
+	/* Many connections in one poll loop, and one refused among them. */
+	enum { NC = 30 };
+	struct tls_conn *c[NC + 1];
+	char rhp[64];
+	snprintf(rhp, sizeof rhp, "127.0.0.1:%d", refused_port());
+	long long deadline = now_ms() + 3000;
+	for (int i = 0; i < NC; i++)
+		c[i] = tls_conn_start(hp, &tc, deadline);
+	c[NC] = tls_conn_start(rhp, &tc, deadline);
+	for (;;) {
+		struct pollfd p[NC + 1];
+		int idx[NC + 1], np = 0;
+		for (int i = 0; i <= NC; i++)
+			if (tls_conn_state(c[i]) == TLS_BUSY && tls_conn_pollfd(c[i], &p[np]) == 0)
+				idx[np++] = i;
+		if (!np)
+			break;
+		if (poll(p, (nfds_t)np, tls_conn_wait_ms(c[0])) < 0)
+			break;
+		for (int k = 0; k < np; k++)
+			tls_conn_step(c[idx[k]], p[k].revents);
+	}
+	int nopen = 0;
+	for (int i = 0; i < NC; i++)
+		nopen += tls_conn_state(c[i]) == TLS_OPEN;
+	is_int(nopen, NC, "%d handshakes in one poll loop", NC);
+	ok(tls_conn_state(c[NC]) == TLS_FAILED && tls_conn_failure(c[NC]) == TLS_FAIL_CONNECT,
+	   "refused: TLS_FAIL_CONNECT");
+	snprintf(want, sizeof want, "dial tcp %s: connect: connection refused", rhp);
+	is_str(tls_conn_error(c[NC]), want, "refused: Go's words from tls_conn");
+	for (int i = 0; i <= NC; i++)
+		tls_conn_free(c[i]);
+
+	/* The context is made when TCP is up: a refused endpoint costs no certificate work. */
+	struct tls_conn *lazy = tls_conn_start(rhp, &bad, now_ms() + 1000);
+	conn_run(lazy);
+	ok(tls_conn_failure(lazy) == TLS_FAIL_CONNECT, "refused before the (missing) CA is read");
+	tls_conn_free(lazy);
+	lazy = tls_conn_start(hp, &bad, now_ms() + 1000);
+	conn_run(lazy);
+	ok(tls_conn_failure(lazy) == TLS_FAIL_SETUP, "reachable: the missing CA is reported");
+	is_str(tls_conn_error(lazy), "open /nonexistent/ca.pem: no such file or directory", "... in Go's words");
+	tls_conn_free(lazy);
+	free(d);
+	free((char *)rot.ca_cert);
+	free((char *)rot.client_cert);
+	free((char *)rot.client_key);
 	srv_stop(&s);
 	for (int i = 0; i < C_PLAIN; i++) {
 		free(certs[i]);
