@@ -1,15 +1,27 @@
 #!/usr/bin/env python3
-"""derive.py - regenerate compute.v1.subset.json from the Compute Engine v1
-discovery document (googleapis/googleapis google/cloud/compute/v1/compute.v1.json,
-revision 20230610, Apache-2.0; see LICENSE-NOTE).
+"""derive.py - regenerate compute.v1.subset.json (the tests/fakes/lib/fakecloud.py
+spec format) from the Compute Engine v1 discovery document
+(googleapis/googleapis google/cloud/compute/v1/compute.v1.json, revision
+20230610, Apache-2.0; see LICENSE-NOTE).
 
     tests/fakes/specs/gce/derive.py [SRC] > tests/fakes/specs/gce/compute.v1.subset.json
 
-SRC defaults to ../shared/api-specs/gce/compute.v1.json next to the repo.
-Kept: the methods dm-driver-google calls (parameters, paths, request and
-response refs), every schema they reach through $ref (properties with type,
-format, enum, items, $ref, annotations.required), and the top-level rootUrl,
-servicePath, revision and auth scopes.  Descriptions are dropped.
+SRC defaults to ../shared/api-specs/gce/compute.v1.json next to the repository.
+
+Conversion, mechanical:
+  * operations: the methods dm-driver-google calls (METHODS below), keyed by
+    their discovery id ("compute.instances.insert"); path = "/compute/v1/" +
+    the discovery path; parameters keep location, required, type, enum and
+    pattern (anchored: discovery patterns match whole values);
+  * request bodies: {"$ref": Schema} plus "required" from the schema's
+    annotations.required naming that method (Instance.name for
+    compute.instances.insert, Firewall.name for compute.firewalls.insert);
+  * schemas (definitions): every schema reached through $ref; properties keep
+    type, enum, items, additionalProperties and $ref; discovery's int64/uint64
+    (type "string", format "int64") stay strings; type "any" is untyped; a
+    property documented "[Output Only]" becomes readOnly (may not be sent);
+  * responses: 200 -> the method's response schema.
+Prose is dropped.
 """
 import json
 import os
@@ -24,34 +36,40 @@ METHODS = {
                   "aggregatedList", "setMetadata"],
     "zoneOperations": ["get"],
     "globalOperations": ["get"],
-    "firewalls": ["get", "insert"],
+    "firewalls": ["get", "insert", "update"],
     "disks": ["get", "delete", "list"],
     "addresses": ["get"],
 }
 
-DROP = ("description", "enumDescriptions")
 
-
-def strip(v, names=False):
-    """Drop prose; keys of a "properties"/"parameters" map are names, kept."""
-    if isinstance(v, dict):
-        return {k: strip(x, k in ("properties", "parameters") and not names)
-                for k, x in v.items() if names or k not in DROP}
-    if isinstance(v, list):
-        return [strip(x) for x in v]
-    return v
-
-
-def refs(v, out):
-    if isinstance(v, dict):
-        for k, x in v.items():
-            if k == "$ref":
-                out.add(x)
-            else:
-                refs(x, out)
-    elif isinstance(v, list):
-        for x in v:
-            refs(x, out)
+def conv(s, defs_needed):
+    """A discovery schema -> the JSON Schema subset."""
+    out = {}
+    if "$ref" in s:
+        defs_needed.add(s["$ref"])
+        return {"$ref": "#/definitions/" + s["$ref"]}
+    t = s.get("type")
+    if t and t != "any":
+        out["type"] = t
+    if "format" in s:
+        out["format"] = s["format"]
+    if "enum" in s:
+        out["enum"] = s["enum"]
+    if "pattern" in s:
+        out["pattern"] = "^(?:%s)$" % s["pattern"]
+    if "items" in s:
+        out["items"] = conv(s["items"], defs_needed)
+    if isinstance(s.get("additionalProperties"), dict):
+        out["additionalProperties"] = conv(s["additionalProperties"], defs_needed)
+    if "properties" in s:
+        props = {}
+        for name, p in s["properties"].items():
+            c = conv(p, defs_needed)
+            if p.get("description", "").lstrip().startswith("[Output Only]"):
+                c = {"allOf": [c], "readOnly": True} if "$ref" in c else dict(c, readOnly=True)
+            props[name] = c
+        out["properties"] = props
+    return out
 
 
 def main():
@@ -60,30 +78,47 @@ def main():
         here, "../../../../../shared/api-specs/gce/compute.v1.json")
     with open(src) as f:
         d = json.load(f)
-    out = {k: d[k] for k in ("kind", "name", "version", "revision", "rootUrl",
-                             "servicePath", "baseUrl", "basePath")}
-    out["source"] = ("googleapis/googleapis google/cloud/compute/v1/compute.v1.json "
-                     "(derived by tests/fakes/specs/gce/derive.py; Apache-2.0)")
-    out["auth"] = {"scopes": sorted(d["auth"]["oauth2"]["scopes"])}
-    out["resources"] = {}
     want = set()
+    ops = {}
     for res, ms in METHODS.items():
-        r = out["resources"].setdefault(res, {"methods": {}})
         for m in ms:
-            x = strip(d["resources"][res]["methods"][m])
-            r["methods"][m] = x
-            refs(x, want)
-    schemas = {}
+            x = d["resources"][res]["methods"][m]
+            op = {"method": x["httpMethod"], "path": "/compute/v1/" + x["path"], "parameters": []}
+            for name, p in sorted(x.get("parameters", {}).items()):
+                op["parameters"].append({"name": name, "in": p["location"],
+                                         "required": bool(p.get("required")),
+                                         "schema": conv(p, want)})
+            if "request" in x:
+                ref = x["request"]["$ref"]
+                want.add(ref)
+                req = [k for k, p in d["schemas"][ref].get("properties", {}).items()
+                       if x["id"] in (p.get("annotations") or {}).get("required", [])]
+                body = {"$ref": "#/definitions/" + ref}
+                if req:
+                    body = {"allOf": [body], "required": sorted(req), "type": "object"}
+                op["requestBody"] = {"required": True, "schema": body}
+            if "response" in x:
+                want.add(x["response"]["$ref"])
+                op["responses"] = {"200": {"schema": {"$ref": "#/definitions/" + x["response"]["$ref"]}}}
+            ops[x["id"]] = op
+    defs = {}
     while want:
         n = want.pop()
-        if n in schemas:
+        if n in defs:
             continue
-        schemas[n] = strip(d["schemas"][n])
         more = set()
-        refs(schemas[n], more)
-        want |= more - set(schemas)
-    out["schemas"] = dict(sorted(schemas.items()))
-    json.dump(out, sys.stdout, indent=1, sort_keys=False)
+        defs[n] = conv(d["schemas"][n], more)
+        want |= more - set(defs)
+    out = {
+        "source": "googleapis/googleapis google/cloud/compute/v1/compute.v1.json "
+                  "(discovery revision %s), derived by tests/fakes/specs/gce/derive.py" % d["revision"],
+        "license": "Apache-2.0 (see tests/fakes/specs/LICENSE-2.0.txt and gce/LICENSE-NOTE)",
+        "rootUrl": d["rootUrl"], "servicePath": d["servicePath"],
+        "scopes": sorted(d["auth"]["oauth2"]["scopes"]),
+        "operations": ops,
+        "definitions": dict(sorted(defs.items())),
+    }
+    json.dump(out, sys.stdout, indent=1)
     sys.stdout.write("\n")
 
 
