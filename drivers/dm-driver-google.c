@@ -697,9 +697,13 @@ static int ensure_firewall(struct gce *g, json_t *host, json_t *d)
 		sv_push(&want, "tcp/3376");
 	json_array_foreach(json_object_get(d, "OpenPorts"), i, v) {
 		char port[16], proto[8];
-		if (json_is_string(v) && parse_port(json_string_value(v), port, proto) == 0 &&
-		    !sv_contains(&want, port))
-			sv_pushf(&want, "%s/%s", proto, port);
+		char *pp;
+		if (!json_is_string(v) || parse_port(json_string_value(v), port, proto) < 0)
+			continue;
+		pp = xasprintf("%s/%s", proto, port);
+		if (!sv_contains(&want, pp))
+			sv_push(&want, pp);
+		free(pp);
 	}
 	r = api_get(g, path, &fw);
 	if (r < 0)

@@ -171,8 +171,7 @@ EOF
 }
 
 @test "create: the instance body (disk, NAT, labels, ssh-keys) as the fake stored it" {
-	# keep the instance: make the delete fail once the create has been rolled back... instead
-	# inspect it mid-create through a hang after the insert
+	# look at the instance while create waits on its operation (the create then fails and rolls back)
 	ctl _fault '{"match":"GET /compute/v1/projects/*/zones/*/operations/*","kind":"hang","seconds":2}'
 	timeout 30 docker-machine create -d google --google-tags a,b --google-preemptible g1 >/dev/null 2>&1 3>&- &
 	pid=$!
@@ -287,7 +286,9 @@ tree() { echo "$1"; for c in $(pgrep -P "$1"); do tree "$c"; done; }
 	[ "$(live)" -eq 4 ]
 	run dm rm -y x1
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"Deleting leftover instance x1-stray"* ]] || [[ "$stderr" == *"x1-stray"* ]] || true
+	[[ "$output" == *"Deleting leftover instance x1-stray"* ]]
+	api "$FAKE/_log" | jq -e 'map(select(.method=="DELETE") | .path | split("/") | last) |
+		. == ["x1","x1-disk","x1-stray","x1-stray-disk"]' >/dev/null
 	[ "$(live)" -eq 0 ]
 	# rm of a machine whose instance is already gone
 	python3 "$TOP/tests/fakes/gce_seed.py" --api "$FAKE" --store "$MACHINE_STORAGE_PATH" --prefix y --count 1
