@@ -149,8 +149,8 @@ cp "$(ls "$root"/boot/initrd.img-* | tail -1)" "$out/initrd"
 echo "root=/dev/vda rw console=ttyS0 net.ifnames=0 apparmor=0 quiet" >"$out/cmdline"
 
 rm -f "$work/disk.raw"
-mkfs.ext4 -q -F -L dmroot -d "$root" "$work/disk.raw" 2G
-qemu-img convert -c -O qcow2 "$work/disk.raw" "$out/disk.qcow2.tmp"
+mkfs.ext4 -q -F -L dmroot -d "$root" "$work/disk.raw" 2G >&2
+qemu-img convert -c -O qcow2 "$work/disk.raw" "$out/disk.qcow2.tmp" >&2
 mv "$out/disk.qcow2.tmp" "$out/disk.qcow2"
 
 # busybox as a `docker save` archive: one layer, a config, a manifest.
