@@ -321,11 +321,11 @@ static long env_long(const char *name, long def, long min, long max)
 
 /* One call: path is below the base ("/v2/account").  Returns 0 on 2xx;
  * -1 with the error "METHOD URL: STATUS message" (godo's words) or curl's. */
-static int api(const char *token, const char *method, const char *path, json_t *body, json_t **out,
-               long *statusp)
+static int api_x(const char *token, const char *method, const char *path, json_t *body, json_t **out,
+                 long *statusp, int creates)
 {
 	struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT;
-	struct http_req r = { .method = method, .timeout_ms = REQ_TIMEOUT_MS };
+	struct http_req r = { .method = method, .timeout_ms = REQ_TIMEOUT_MS, .replies_only = creates };
 	long status = 0;
 	int rc;
 	const char *base = api_base();
@@ -349,6 +349,19 @@ static int api(const char *token, const char *method, const char *path, json_t *
 	sb_release(&url);
 	sb_release(&auth);
 	return rc;
+}
+
+static int api(const char *token, const char *method, const char *path, json_t *body, json_t **out,
+               long *statusp)
+{
+	return api_x(token, method, path, body, out, statusp, 0);
+}
+
+/* A request that makes a resource: a lost reply is not retried (the
+ * resource may exist; remove finds it by its tag or key). */
+static int api_create(const char *token, const char *path, json_t *body, json_t **out)
+{
+	return api_x(token, "POST", path, body, out, NULL, 1);
 }
 
 static void sleep_ms(long ms)
@@ -578,7 +591,7 @@ static int create_key(const struct conf *c, const char *dir, long long *key_id)
 		goto out;
 	sb_rtrim(&pub);
 	json_t *req = json_pack("{s:s,s:s}", "name", c->name, "public_key", pub.buf);
-	int ar = api(c->token, "POST", "/v2/account/keys", req, &out, NULL);
+	int ar = api_create(c->token, "/v2/account/keys", req, &out);
 	json_decref(req);
 	if (ar < 0)
 		goto out;
@@ -681,7 +694,7 @@ static void do_create(json_t *host)
 	if (ud.len)
 		dj_set_str(req, "user_data", ud.buf);
 	dj_set(req, "tags", tag_list(&c, tag));
-	if (api(c.token, "POST", "/v2/droplets", req, &out, NULL) < 0) {
+	if (api_create(c.token, "/v2/droplets", req, &out) < 0) {
 		emit_error(NULL, dm_strerr());
 		goto out;
 	}

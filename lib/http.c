@@ -334,7 +334,7 @@ int http_do(const struct http_req *r, struct http_resp *resp)
 			dm_debugf("http: < %s", errbuf);
 		if (rc == CURLE_OK && resp->status != 429 && resp->status < 500)
 			return 0;
-		if (rc != CURLE_OK && !transient(rc))
+		if (rc != CURLE_OK && (!transient(rc) || r->replies_only))
 			break;
 		if (attempt >= max)
 			break;

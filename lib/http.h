@@ -40,6 +40,10 @@ struct http_req {
 	long timeout_ms;             /* whole request; 0 = 60 s */
 	int max_retries;             /* -1 = none, 0 = default (4) */
 	size_t cap;                  /* reply cap; 0 = DM_CAP_HTTP */
+	int replies_only;            /* retry only 429/5xx replies, never a lost
+	                              * connection or a timeout: for requests that
+	                              * create something (the provider may have done
+	                              * it; a retry would make a second one) */
 };
 
 struct http_resp {

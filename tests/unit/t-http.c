@@ -185,17 +185,20 @@ static void test_status_and_retries(void)
 		long status;
 		int requests;
 		const char *body;
+		int replies_only;
 	} cases[] = {
-		{ "plain 200", { "200 OK\n\nhello" }, 0, 0, 200, 1, "hello" },
-		{ "404 is not retried", { "404 Not Found\n\nnope", "200 OK\n\nx" }, 0, 0, 404, 1, "nope" },
-		{ "500 then 200", { "500 Oops\n\n", "502 Bad\n\n", "200 OK\n\nok" }, 0, 0, 200, 3, "ok" },
-		{ "429 Retry-After 0 then 200", { "429 Slow\nRetry-After: 0\n\n", "200 OK\n\nok" }, 0, 0, 200, 2, "ok" },
-		{ "429 Retry-After 1 honoured", { "429 Slow\nRetry-After: 1\n\n", "200 OK\n\nok" }, 0, 0, 200, 2, "ok" },
-		{ "429 Retry-After beyond the budget", { "429 Slow\nRetry-After: 120\n\n", "200 OK\n\nok" }, 0, 0, 429, 1, "" },
-		{ "dropped connection retried", { "DROP", "200 OK\n\nok" }, 0, 0, 200, 2, "ok" },
-		{ "retries bounded", { "503 A\n\n", "503 B\n\n", "503 C\n\n", "200 OK\n\n" }, 2, 0, 503, 3, "" },
-		{ "no retries", { "500 A\n\n", "200 OK\n\n" }, -1, 0, 500, 1, "" },
-		{ "drop without retries fails", { "DROP" }, -1, -1, 0, 1, "" },
+		{ "plain 200", { "200 OK\n\nhello" }, 0, 0, 200, 1, "hello", 0 },
+		{ "404 is not retried", { "404 Not Found\n\nnope", "200 OK\n\nx" }, 0, 0, 404, 1, "nope", 0 },
+		{ "500 then 200", { "500 Oops\n\n", "502 Bad\n\n", "200 OK\n\nok" }, 0, 0, 200, 3, "ok", 0 },
+		{ "429 Retry-After 0 then 200", { "429 Slow\nRetry-After: 0\n\n", "200 OK\n\nok" }, 0, 0, 200, 2, "ok", 0 },
+		{ "429 Retry-After 1 honoured", { "429 Slow\nRetry-After: 1\n\n", "200 OK\n\nok" }, 0, 0, 200, 2, "ok", 0 },
+		{ "429 Retry-After beyond the budget", { "429 Slow\nRetry-After: 120\n\n", "200 OK\n\nok" }, 0, 0, 429, 1, "", 0 },
+		{ "dropped connection retried", { "DROP", "200 OK\n\nok" }, 0, 0, 200, 2, "ok", 0 },
+		{ "retries bounded", { "503 A\n\n", "503 B\n\n", "503 C\n\n", "200 OK\n\n" }, 2, 0, 503, 3, "", 0 },
+		{ "no retries", { "500 A\n\n", "200 OK\n\n" }, -1, 0, 500, 1, "", 0 },
+		{ "drop without retries fails", { "DROP" }, -1, -1, 0, 1, "", 0 },
+		{ "replies_only: a drop is not retried", { "DROP", "200 OK\n\nok" }, 0, -1, 0, 1, "", 1 },
+		{ "replies_only: a 503 is retried", { "503 A\n\n", "200 OK\n\nok" }, 0, 0, 200, 2, "ok", 1 },
 	};
 	setenv("DM_HTTP_BACKOFF_MS", "1", 1);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -205,7 +208,7 @@ static void test_status_and_retries(void)
 		server_start(cases[i].script, n);
 		char *u = url("/v2/x");
 		struct http_req r = { .method = "GET", .url = u, .max_retries = cases[i].max_retries,
-		                      .timeout_ms = 5000 };
+		                      .timeout_ms = 5000, .replies_only = cases[i].replies_only };
 		struct http_resp resp = { 0 };
 		long long t0 = now_ms();
 		int rc = http_do(&r, &resp);

@@ -75,6 +75,7 @@ Control endpoints (no auth):
                     counted): tests assert 0 after rm / a failed create
     POST /_seed     {"kind": K, "id": ID, "obj": {...}}: a resource that exists "before"
     POST /_reset    forget resources, faults, the log; release hung requests
+    POST /_release  release hung requests (their connections are closed), keep the rest
     GET  /_log      [{"method","path","op","status","violations":[…],"fault"}…]
                     (?since=N: from entry N on)
     GET  /_violations  every spec violation seen (requests and replies)
@@ -357,6 +358,8 @@ class FakeCloud:
     def __init__(self, spec=None, config=None):
         self.routes = []
         self.lock = threading.RLock()
+        self.checked = threading.Condition(self.lock)
+        self.pending = 0         # reply checks not done yet
         self.store = {}          # kind -> {id: obj}
         self.seeded = set()      # (kind, id)
         self.log = []
@@ -610,22 +613,46 @@ class FakeCloud:
                 r = Reply(204)
             op = op or self._spec_op(req)
             if op is not None:
-                errs = self.check_reply(req, op, r)
-                if errs:
-                    entry["violations"] = errs
-                    self.violations.append({"reply": "%s %s" % (req.method, req.path),
-                                            "op": req.op, "status": r.status, "errors": errs})
+                # checked after the reply is sent (a big listing takes the
+                # validator longer than the client); /_violations waits
+                body = copy.deepcopy(r.body) if isinstance(r.body, (dict, list)) else r.body
+                self.pending += 1
+                entry["_check"] = (op, Reply(r.status, body))
             f = self._match_fault(req, "after")
             if f:
+                if "_check" in entry:
+                    self.deferred_check(req, entry)   # the reply made, then lost: check it now
                 entry["fault"] = f.kind
                 entry["hang_seconds"] = f.seconds
                 return self.fault_reply(req, f), entry
             return r, entry
 
+    def deferred_check(self, req, entry):
+        op, r = entry.pop("_check")
+        try:
+            errs = self.check_reply(req, op, r)
+        except Exception as e:   # a validator bug must show, not hang the waiters
+            errs = ["validator: %r" % e]
+        with self.checked:
+            if errs:
+                entry["violations"] = entry["violations"] + errs
+                self.violations.append({"reply": "%s %s" % (req.method, req.path),
+                                        "op": req.op, "status": r.status, "errors": errs})
+            self.pending -= 1
+            self.checked.notify_all()
+
+    def wait_checks(self, timeout=10):
+        end = time.time() + timeout
+        with self.checked:
+            while self.pending > 0 and time.time() < end:
+                self.checked.wait(end - time.time())
+
     # -- control --
 
     def control(self, req):
         p = req.path
+        if p in ("/_violations", "/_log"):
+            self.wait_checks()
         body = req.json
         if body is None and req.body:
             try:   # curl -d sends a form content type: control bodies are JSON anyway
@@ -665,10 +692,15 @@ class FakeCloud:
                 self.store = {}
                 self.seeded = set()
                 self.log = []
+                self.wait_checks()
                 self.violations = []
                 self.faults = []
                 self.ip_next = 0
                 self.on_reset()
+                return Reply(200, {"ok": True})
+            if p == "/_release" and req.method == "POST":
+                self.release.set()
+                self.release = threading.Event()
                 return Reply(200, {"ok": True})
             if p == "/_log":
                 since = int(req.q("since", 0) or 0)
@@ -733,6 +765,13 @@ def _handler_class(cloud):
             if req.path.startswith("/_"):
                 return self._send(cloud.control(req))
             r, entry = cloud.handle(req)
+            try:
+                self._reply(req, r, entry)
+            finally:
+                if "_check" in entry:
+                    cloud.deferred_check(req, entry)
+
+        def _reply(self, req, r, entry):
             if r == "drop":
                 entry["status"] = 0
                 return self._drop()
