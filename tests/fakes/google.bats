@@ -89,6 +89,18 @@ dm() { timeout -k 5 "$T" docker-machine "$@"; }
 	[ "$(echo "$output" | jq -r '.Flags[] | select(.Name=="google-auth-token") | .Secret')" = true ]
 }
 
+@test "the fake refuses what the discovery document does not allow (so a driver bug shows)" {
+	run api -H 'Authorization: Bearer ya29.seed' -H 'Content-Type: application/json' -X POST \
+		"$FAKE/compute/v1/projects/dm-test/zones/us-central1-a/instances" \
+		-d '{"name":"Bad_Name","status":"RUNNING","disks":[{"boot":"yes","type":"FLOPPY"}]}'
+	[ "$status" -ne 0 ]
+	api "$FAKE/_violations" | jq -e '.[0].errors | length == 4' >/dev/null
+	run api -X POST -H 'Content-Type: application/json' -d '{}' \
+		"$FAKE/compute/v1/projects/dm-test/zones/us-central1-a/instances"
+	[ "$status" -ne 0 ]     # no token: 401
+	ctl _reset '{}'
+}
+
 @test "set-config: no project is 0.16.2's error, exit 1, nothing sent" {
 	unset GOOGLE_PROJECT
 	n0=$(nlog)
@@ -234,9 +246,12 @@ tree() { echo "$1"; for c in $(pgrep -P "$1"); do tree "$c"; done; }
 			api "$FAKE/_log" | jq -e 'map(select(.fault=="hang")) | length == 1' >/dev/null && break
 			sleep 0.1
 		done
+		api "$FAKE/_log" | jq -e 'map(select(.fault=="hang")) | length == 1' >/dev/null
+		# the whole tree at once (a short-lived child may be gone already)
 		# shellcheck disable=SC2046
-		kill -9 $(tree "$pid")
+		kill -9 $(tree "$pid") 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
+		! kill -0 "$pid" 2>/dev/null
 		run dm rm -f k1
 		[ "$status" -eq 0 ] || { echo "$m: $output"; false; }
 		[ "$(live)" -eq 0 ] || { echo "$m: leftovers"; api "$FAKE/_state"; false; }
