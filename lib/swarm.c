@@ -863,13 +863,22 @@ static long long left_ms(long long deadline)
 	return l < 1000 ? 1000 : l > SWARM_STEP_TIMEOUT_MS ? SWARM_STEP_TIMEOUT_MS : l;
 }
 
-/* A manager other than h that is in the same cluster. */
-static struct peer *cluster_manager(struct peer *p, size_t n, const char *cluster)
+/* A manager other than h in h's swarm: the same cluster ID (known on
+ * managers only), or one of the managers h's /info names (workers). */
+static struct peer *cluster_manager(struct peer *p, size_t n, json_t *own)
 {
+	json_t *osw = json_object_get(own, "Swarm"), *rm = json_object_get(osw, "RemoteManagers"), *m;
+	const char *cluster = dj_str(json_object_get(osw, "Cluster"), "ID", "");
 	for (size_t i = 0; i < n; i++) {
 		json_t *sw = json_object_get(p[i].info, "Swarm");
-		if (p[i].info && is_manager(p[i].info) &&
-		    !strcmp(dj_str(json_object_get(sw, "Cluster"), "ID", ""), cluster))
+		const char *id = dj_str(sw, "NodeID", "");
+		size_t k;
+		int same = *cluster && !strcmp(dj_str(json_object_get(sw, "Cluster"), "ID", ""), cluster);
+		if (!p[i].info || !is_manager(p[i].info))
+			continue;
+		json_array_foreach(rm, k, m)
+			same |= *id && !strcmp(dj_str(m, "NodeID", ""), id);
+		if (same)
 			return &p[i];
 	}
 	return NULL;
@@ -930,7 +939,7 @@ int swarm_leave(const struct store *st, json_t *h, int timeout_ms)
 	struct tls_client tc;
 	struct peer *peers = NULL, *mgr = NULL;
 	size_t np = 0;
-	char *url = NULL, *node = NULL, *cluster = NULL;
+	char *url = NULL, *node = NULL;
 	int rc = 0, manager;
 
 	if (!swarm_wanted(so))
@@ -945,14 +954,13 @@ int swarm_leave(const struct store *st, json_t *h, int timeout_ms)
 	if (strcmp(node_state(info), "active") && strcmp(node_state(info), "pending"))
 		goto out;
 	node = xstrdup(dj_str(sw, "NodeID", ""));
-	cluster = xstrdup(dj_str(json_object_get(sw, "Cluster"), "ID", ""));
 	manager = dj_bool(sw, "ControlAvailable", 0);
 	if (check_node_id(node) < 0) {
 		rc = -1;
 		goto out;
 	}
 	np = store_masters(st, name, disc, &peers);
-	mgr = cluster_manager(peers, np, cluster);
+	mgr = cluster_manager(peers, np, info);
 	if (manager && mgr) {
 		if (demote(mgr, node, deadline) < 0) {
 			rc = -1;
@@ -1006,7 +1014,6 @@ out:
 	json_decref(info);
 	free(url);
 	free(node);
-	free(cluster);
 	return rc;
 }
 
