@@ -690,9 +690,12 @@ def describe_images(req, region, p):
     for i in ids or []:
         if not re.fullmatch(r"ami-[0-9a-f]{8,17}", i):
             raise EC2Error("InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")" % i)
+    have = {i["ImageId"] for i in cloud.regional("image", region)}
+    missing = [i for i in ids or [] if i not in have]
+    if missing:
+        raise EC2Error("InvalidAMIID.NotFound", "The image id%s '[%s]' %s" % (
+            "s" if len(missing) > 1 else "", ", ".join(missing), "do not exist" if len(missing) > 1 else "does not exist"))
     items = ids_or_all(cloud.regional("image", region), "ImageId", ids, "InvalidAMIID.NotFound", "image id")
-    if ids and len(ids) == 1 and not items:
-        raise EC2Error("InvalidAMIID.NotFound", "The image id '[%s]' does not exist" % ids[0])
     owners = p.get("Owners")
     if owners:
         owners = [ACCOUNT if o == "self" else CANONICAL if o == "canonical" else o for o in owners]
