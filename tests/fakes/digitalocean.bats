@@ -48,6 +48,9 @@ setup() {
 }
 
 teardown() {
+	[ -s "$BATS_TEST_TMPDIR/fake.pid" ] && kill "$(cat "$BATS_TEST_TMPDIR/fake.pid")" 2>/dev/null
+	[ -n "${TB_ST:-}" ] && [ -d "$TB_ST" ] &&
+		timeout 60 "$TOP/tests/integration/testbed/hosts.sh" down "$TB_ST" >/dev/null 2>&1 3>&-
 	# every request any test made conforms to the spec subset
 	local v
 	v=$(fake GET /_violations)
@@ -277,7 +280,7 @@ assert k["name"] == "web.1" and k["public_key"].startswith("ssh-ed25519 ")'
 	requests | grep -q "POST /v2/account/keys" && return 1
 	dm rm -y fp1
 	zero_left
-	fake GET /v2/account/keys/1 | grep -q '"id": 1'
+	fake GET /v2/account/keys/1 | grep -q '"id":1,'
 }
 
 @test "ls of 100 machines: at most 3 API requests and 100 ms (bench/digitalocean.sh)" {
@@ -287,8 +290,39 @@ assert k["name"] == "web.1" and k["public_key"].startswith("ssh-ed25519 ")'
 }
 
 @test "end to end on a test-bed host: create, provision, env, docker info through the fake" {
-	[ "$(id -u)" -eq 0 ] || skip "test bed needs root"
-	local tb=$TOP/tests/integration/testbed why
+	[ -z "${TB_DISABLE:-}" ] || skip "test bed disabled (TB_DISABLE is set)"
+	local tb=$TOP/tests/integration/testbed why key ip
 	why=$("$tb/hosts.sh" check 2>&1) || skip "test bed unavailable: $why"
-	skip "not wired yet: see the driver engineer's report"
+	command -v docker >/dev/null || skip "docker client not installed"
+	key=$("$tb/build-rootfs.sh" --key)
+	[ -f "${TB_CACHE:-/var/cache/dm-testbed}/rootfs-$key/.complete" ] ||
+		skip "test bed rootfs not built (tests/integration/testbed/build-rootfs.sh)"
+	export TB_ST=$BATS_TEST_TMPDIR/tb
+	export DM_LIBEXECDIR="$TOP/bin:$TOP/drivers"     # the real dm-provision this time
+	timeout 90 "$tb/hosts.sh" up "$TB_ST" 1 "${TB_CACHE:-/var/cache/dm-testbed}/rootfs-$key" \
+		>"$BATS_TEST_TMPDIR/tb.out" 2>"$BATS_TEST_TMPDIR/tb.err" 3>&- ||
+		{ cat "$BATS_TEST_TMPDIR/tb.err"; return 1; }
+	read -r _ ip <"$TB_ST/hosts"
+	# a second fake whose droplets get the test-bed host's address; it installs
+	# the uploaded key for root there, as a cloud's agent does
+	FAKECLOUD_IPS=$ip FAKECLOUD_AUTHORIZE="$TOP/tests/fakes/tools/tb-authorize.sh $TB_ST" \
+		python3 "$TOP/tests/fakes/fake_digitalocean.py" --port-file "$BATS_TEST_TMPDIR/port" \
+		--lifetime 120 >/dev/null 2>"$BATS_TEST_TMPDIR/fake.err" 3>&- &
+	echo $! >"$BATS_TEST_TMPDIR/fake.pid"
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
+	local api=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
+	DIGITALOCEAN_API_URL=$api DM_TIMEOUT=120 dm create -d digitalocean e2e
+	[ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
+	[[ "$output $stderr" == *"Docker is up and running!"* ]] || { echo "out: $output"; echo "err: $stderr"; return 1; }
+	DIGITALOCEAN_API_URL=$api dm env e2e
+	[ "$status" -eq 0 ]
+	eval "$output"
+	[ "$DOCKER_HOST" = "tcp://$ip:2376" ]
+	run timeout 30 docker info --format '{{.ServerVersion}}'
+	[ "$status" -eq 0 ] && [ -n "$output" ]
+	DIGITALOCEAN_API_URL=$api dm ls
+	[[ $output == *"e2e"*"digitalocean"*"Running"*"tcp://$ip:2376"*" v"* ]]
+	DIGITALOCEAN_API_URL=$api dm rm -y e2e
+	[ "$status" -eq 0 ]
+	[ "$(curl -s "$api/_state" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')" -eq 0 ]
 }
