@@ -8,6 +8,7 @@
 #include "driver.h"
 #include "host.h"
 #include "machine.h"
+#include "swarm.h"
 
 static const struct opt rm_opts[] = {
 	{ "force", 'f', OPT_BOOL, NULL, NULL,
@@ -96,6 +97,13 @@ int main(int argc, char **argv)
 			continue;
 		}
 		lock = store_lock_machine(&st, n);
+		{
+			/* Out of its swarm first (best effort, bounded). */
+			json_t *h = machine_load(&st, n);
+			if (h && swarm_leave(&st, h, 30000) < 0)
+				dm_errorf("Warning: \"%s\" did not leave its swarm: %s", n, dm_strerr());
+			json_decref(h);
+		}
 		if (remove_remote(&st, n) < 0) {
 			dm_errorf("Error removing host \"%s\": %s", n, dm_strerr());
 			if (!force) {

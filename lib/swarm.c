@@ -10,12 +10,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 
 #include "dm.h"
 #include "host.h"
 #include "json.h"
 #include "machine.h"
+#include "engine.h"
 #include "swarm.h"
 
 #define LOCK_WAIT_MS (120 * 1000)
@@ -424,128 +424,39 @@ json_t *swarm_engine_options(json_t *engine, json_t *so)
 
 /* ---- the engine API ---- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_setup(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static size_t on_data(char *p, size_t size, size_t n, void *u)
-{
-	struct strbuf *sb = u;
-	return sb_add(sb, p, size * n) < 0 ? 0 : size * n;
-}
-
+/* One request on the engine's TLS API (lib/engine.h does the HTTP). A JSON
+ * body is sent for POST; a 2xx reply's JSON lands in *out (json null when
+ * empty). */
 int swarm_engine_request(const char *url, const struct tls_client *tc, const char *method,
                          const char *path, json_t *body, int timeout_ms, json_t **out,
                          long *statusp)
 {
-	struct strbuf reply, req = STRBUF_INIT;
-	struct curl_slist *hdr = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "", *hp = NULL, *u;
-	long status = 0;
-	CURL *c;
-	CURLcode cc;
-	int rc = -1;
+	struct strbuf reply = STRBUF_INIT, req = STRBUF_INIT;
+	int status = 0, rc;
 
 	if (out)
 		*out = NULL;
-	if (statusp)
-		*statusp = 0;
-	if (url_hostport(url, &hp) < 0)
-		return -1;
-	u = xasprintf("https://%s%s", hp, path);
-	free(hp);
-	pthread_once(&curl_once, curl_setup);
-	if (!(c = curl_easy_init())) {
-		free(u);
-		return dm_seterr("curl: cannot make a handle");
-	}
-	sb_init(&reply, DM_CAP_HTTP);
-	dm_debugf("engine %s %s", method, u);
-	curl_easy_setopt(c, CURLOPT_URL, u);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 1));
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 1));
-	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "docker-machine/0.16.2");
-	curl_easy_setopt(c, CURLOPT_PROXY, "");     /* engines are reached directly */
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-#endif
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_CAINFO, tc->ca_cert);
-	curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
-	curl_easy_setopt(c, CURLOPT_SSLCERT, tc->client_cert);
-	curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-	curl_easy_setopt(c, CURLOPT_SSLKEY, tc->client_key);
-	curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
-	if (!strcmp(method, "POST")) {
-		if (body && dj_encode(body, 0, 0, &req) < 0)
-			goto out;
-		hdr = curl_slist_append(hdr, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req.len);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.buf);
-	} else if (strcmp(method, "GET")) {
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	}
-	cc = curl_easy_perform(c);
-	if (cc == CURLE_COULDNT_CONNECT) {
-		dm_seterr("Cannot connect to the docker engine endpoint");
-		goto out;
-	}
-	if (cc == CURLE_OPERATION_TIMEDOUT) {
-		dm_seterr("timeout");
-		goto out;
-	}
-	if (cc == CURLE_WRITE_ERROR) {
-		dm_seterr("reply exceeds %u bytes", DM_CAP_HTTP);
-		goto out;
-	}
-	if (cc != CURLE_OK) {
-		dm_seterr("%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (body)
+		dj_encode(body, 0, 0, &req);
+	dm_debugf("engine %s %s%s", method, url, path);
+	rc = engine_request(url, tc, method, path, body ? req.buf : NULL, req.len,
+	                    timeout_ms > 0 ? timeout_ms : 1, &reply, &status);
 	if (statusp)
 		*statusp = status;
-	{
+	if (rc == 0) {
 		json_t *j = NULL;
 		sb_rtrim(&reply);
-		if (reply.len && dj_parse(reply.buf, reply.len, &j) < 0)
-			j = NULL;
-		if (status >= 200 && status < 300) {
-			if (reply.len && !j && out) {
-				dm_seterr("%s %s: the engine's reply is not JSON", method, path);
-				goto out;
-			}
+		if (reply.len && dj_parse(reply.buf, reply.len, &j) < 0) {
 			if (out)
-				*out = j ? j : json_null();
-			else
-				json_decref(j);
-			rc = 0;
-		} else if (j && json_is_string(json_object_get(j, "message"))) {
-			dm_seterr("Error response from daemon: %s", dj_str(j, "message", ""));
-			json_decref(j);
+				rc = dm_seterr("%s %s: the engine's reply is not JSON", method, path);
+		} else if (out) {
+			*out = j ? j : json_null();
 		} else {
 			json_decref(j);
-			if (reply.len && reply.len < 200)
-				dm_seterr("HTTP %ld: %s", status, reply.buf);
-			else
-				dm_seterr("HTTP %ld", status);
 		}
 	}
-out:
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
 	sb_release(&reply);
 	sb_release(&req);
-	free(u);
 	return rc;
 }
 
