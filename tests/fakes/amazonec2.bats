@@ -104,6 +104,23 @@ host_json() {
 		'{Name:$n, DriverName:"amazonec2", Driver:{MachineName:$n, StorePath:$s}, Flags:$f}'
 }
 
+# drive NAME FLAGS [HOSTJSON-MERGE]: set-config, precreate-check and create
+# through the driver itself (no provisioning); prints the final host record.
+drive() {
+	local h out
+	h=$(host_json "$1" "$2")
+	[ -z "${3:-}" ] || h=$(jq -c --argjson x "$3" '. * $x' <<<"$h")
+	for verb in set-config precreate-check create; do
+		[ "$verb" = create ] && mkdir -p "$MACHINE_STORAGE_PATH/machines/$1"
+		out=$(timeout 60 dm-driver-amazonec2 "$verb" <<<"$h") || { echo "$verb: $out" >&2; return 1; }
+		h=$(jq -c --argjson d "$(jq -s 'map(select(.Driver) | .Driver) | add // {}' <<<"$out")" \
+			'.Driver += $d' <<<"$h")
+	done
+	jq -c 'del(.Flags)' <<<"$h"
+}
+
+ec2() { python3 "$TOP/tests/fakes/fake_ec2.py" --client "$FAKE/" "$@"; }
+
 @test "fake: its SigV4 implementation passes the official suite" {
 	run timeout 20 python3 "$TOP/tests/fakes/fake_ec2.py" --selftest "$TOP/tests/unit/data/aws4_testsuite"
 	[ "$status" -eq 0 ]
@@ -364,4 +381,105 @@ make_hundred() {
 	run dm rm -y life
 	[ "$status" -eq 0 ]
 	zero_left
+}
+
+@test "create: every flag reaches EC2 (private address, user data, profile, monitoring, EBS, ports, tags, zone, swarm)" {
+	local h st
+	printf '#cloud-config\nruncmd: [touch /tmp/hello]\n' > "$BATS_TEST_TMPDIR/ud"
+	h=$(drive p1 "$(jq -nc --arg ud "$BATS_TEST_TMPDIR/ud" '{"amazonec2-private-address-only": true,
+		"amazonec2-userdata": $ud, "amazonec2-iam-instance-profile": "prof", "amazonec2-monitoring": true,
+		"amazonec2-use-ebs-optimized-instance": true, "amazonec2-open-port": ["8080", "53/udp"],
+		"amazonec2-tags": "team,qa,env,test", "amazonec2-root-size": 30, "amazonec2-volume-type": "gp3",
+		"amazonec2-instance-type": "t3.micro", "amazonec2-zone": "b"}')" \
+		'{"HostOptions": {"SwarmOptions": {"Master": true}}}')
+	st=$(fake GET /_state)
+	jq -e '.resources.instance[0] | .AvailabilityZone == "us-east-1b" and .PublicIpAddress == null
+		and ._profile == "prof" and ._monitoring == true and ._ebsopt == true and .InstanceType == "t3.micro"
+		and ._volume.VolumeSize == 30 and ._volume.VolumeType == "gp3" and ._volume.DeleteOnTermination == true' <<<"$st"
+	[ "$(jq -r '.resources.instance[0]._userdata' <<<"$st" | base64 -d)" = "$(cat "$BATS_TEST_TMPDIR/ud")" ]
+	jq -e '.resources.instance[0].Tags | map({key: .Key, value: .Value}) | from_entries
+		== {"Name": "p1", "docker-machine-name": "p1", "team": "qa", "env": "test"}' <<<"$st"
+	jq -e '.resources["security-group"][0].IpPermissions | map("\(.FromPort)/\(.IpProtocol)") | sort == ["22/tcp", "2376/tcp", "3376/tcp", "53/udp", "8080/tcp"]' <<<"$st"
+	jq -e '.resources["security-group"][0].Tags | map({key: .Key, value: .Value}) | from_entries | .["docker-machine-managed"] == "true"' <<<"$st"
+	jq -e '.resources.keypair[0].KeyType == "ed25519"' <<<"$st"
+	jq -e '.Driver | (.IPAddress | startswith("172.31.")) and .IPAddress == .PrivateIPAddress and (.InstanceId | startswith("i-"))' <<<"$h"
+	run timeout 10 dm-driver-amazonec2 ssh-info <<<"$h"
+	jq -e --arg ip "$(jq -r .Driver.IPAddress <<<"$h")" '.SSH.Host == $ip and .SSH.User == "ubuntu" and (.SSH.KeyPath | endswith("/p1/id_ed25519"))' <<<"$output"
+	[ "$(stat -c %a "$MACHINE_STORAGE_PATH/machines/p1/id_ed25519")" = 600 ]
+	run timeout 30 dm-driver-amazonec2 remove <<<"$h"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	zero_left
+}
+
+@test "security group: shared by two machines, deleted with the last; a user's group is never deleted" {
+	local h1 h2
+	h1=$(drive s1 '{}')
+	h2=$(drive s2 '{}')
+	[ "$(jq -r '.Driver.SecurityGroupIds[0]' <<<"$h1")" = "$(jq -r '.Driver.SecurityGroupIds[0]' <<<"$h2")" ]
+	run timeout 30 dm-driver-amazonec2 remove <<<"$h1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"still used by 1 instance(s): kept"* ]]
+	[ "$(fake GET /_state | jq '.resources["security-group"] | length')" -eq 1 ]
+	run timeout 30 dm-driver-amazonec2 remove <<<"$h2"
+	[ "$status" -eq 0 ]
+	zero_left
+	# a group the user made (no dm tag) is used and left alone
+	vpc=$(jq -r .Driver.VpcId <<<"$h1")
+	ec2 CreateSecurityGroup GroupName=mine2 GroupDescription=mine VpcId="$vpc" >/dev/null
+	h1=$(drive s3 '{"amazonec2-security-group": ["mine2"]}')
+	run timeout 30 dm-driver-amazonec2 remove <<<"$h1"
+	[ "$status" -eq 0 ]
+	fake GET /_state | jq -e '.resources["security-group"] | map(.GroupName) | index("mine2") != null'
+	fake GET /_state | jq -e '.resources | has("instance") | not'
+}
+
+@test "spot instance: request, tags on the instance, remove cancels and terminates" {
+	local h
+	h=$(drive sp1 '{"amazonec2-request-spot-instance": true, "amazonec2-spot-price": "0.12", "amazonec2-tags": "a,b"}')
+	jq -e '.Driver | (.SpotInstanceRequestId | startswith("sir-")) and (.InstanceId | startswith("i-"))' <<<"$h"
+	fake GET /_state | jq -e '.resources.instance[0].Tags | map(.Key + "=" + .Value) | sort == ["Name=sp1", "a=b", "docker-machine-name=sp1"]'
+	fake GET /_state | jq -e '.resources["spot-request"][0].SpotPrice == "0.12"'
+	run timeout 30 dm-driver-amazonec2 remove <<<"$h"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	zero_left
+}
+
+@test "existing key pair (--amazonec2-keypair-name): used, copied, never deleted" {
+	local h
+	ssh-keygen -q -t ed25519 -N '' -f "$BATS_TEST_TMPDIR/mykey" </dev/null
+	ec2 ImportKeyPair KeyName=mykey "PublicKeyMaterial=$(base64 -w0 < "$BATS_TEST_TMPDIR/mykey.pub")" >/dev/null
+	h=$(drive e1 "$(jq -nc --arg k "$BATS_TEST_TMPDIR/mykey" '{"amazonec2-keypair-name": "mykey", "amazonec2-ssh-keypath": $k}')")
+	jq -e '.Driver | .ExistingKey == true and .KeyName == "mykey" and (.SSHKeyPath | endswith("/e1/id_rsa"))' <<<"$h"
+	cmp "$BATS_TEST_TMPDIR/mykey" "$MACHINE_STORAGE_PATH/machines/e1/id_rsa"
+	fake GET /_state | jq -e '.resources.instance[0].KeyName == "mykey"'
+	run timeout 30 dm-driver-amazonec2 remove <<<"$h"
+	[ "$status" -eq 0 ]
+	for _ in $(seq 40); do [ "$(live)" = 1 ] && break; sleep 0.05; done
+	fake GET /_state | jq -e '.count == 1 and .resources.keypair[0].KeyName == "mykey"'
+}
+
+@test "power verbs: stop, start, restart, kill through the driver; states mapped" {
+	local h
+	h=$(drive pw1 '{}')
+	run timeout 20 dm-driver-amazonec2 state <<<"$h"
+	jq -e '.State == "Running" and (.URL | test("^tcp://127\\.1\\.0\\.[0-9]+:2376$"))' <<<"$output"
+	for v in stop start restart kill; do
+		run timeout 30 dm-driver-amazonec2 "$v" <<<"$h"
+		echo "$v: $output"
+		[ "$status" -eq 0 ]
+	done
+	run timeout 20 dm-driver-amazonec2 state <<<"$h"
+	jq -e '.State == "Stopped"' <<<"$output"
+	run timeout 20 dm-driver-amazonec2 url <<<"$h"
+	[ "$status" -eq 1 ]
+	jq -e '.Error == "Host is not running"' <<<"$output"
+	run timeout 30 dm-driver-amazonec2 remove <<<"$h"
+	[ "$status" -eq 0 ]
+	run timeout 20 dm-driver-amazonec2 state <<<"$h"
+	jq -e '.State == "Stopping" or .State == "Error"' <<<"$output"
+	zero_left
+	run timeout 20 dm-driver-amazonec2 state <<<"$h"
+	jq -e '.State == "Error"' <<<"$output"
 }
