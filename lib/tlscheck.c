@@ -755,8 +755,7 @@ struct tls_conn *tls_conn_start(const char *hostport, const struct tls_client *t
 	c->state = TLS_BUSY;
 	c->phase = PH_DIAL;
 	c->deadline = deadline_ms;
-	c->tc = *tc;
-	pthread_once(&tls_once, tls_setup);
+	c->tc = *tc;   /* OpenSSL is set up by get_ctx, once a dial succeeds */
 	if (split_hostport(hostport, &c->host, &port) < 0) {
 		conn_fail(c, TLS_FAIL_SETUP, dm_strerr());
 		return c;
