@@ -470,6 +470,7 @@ static int ec2_call(struct ec2 *c, const char *action, struct params *p, struct 
 	r.body = body.buf;
 	r.bodylen = body.len;
 	r.max_retries = c->retries;
+	r.body_secret = strstr(body.buf, "UserData=") != NULL;   /* user data may hold secrets */
 	http_header(&r, "Content-Type", ctype);
 	http_header(&r, "Host", c->hostport);
 	http_header(&r, "X-Amz-Date", amzdate);

@@ -127,6 +127,14 @@ ec2() { python3 "$TOP/tests/fakes/fake_ec2.py" --client "$FAKE/" "$@"; }
 	[ "$output" = "102 passed, 0 failed" ]
 }
 
+@test "fake: its XML replies have the element structure of AWS's own samples" {
+	[ -d "$TOP/../shared/api-specs/aws/ec2-response-samples" ] ||
+		skip "no ../shared/api-specs (the samples are not in the repository)"
+	run timeout 20 python3 "$TOP/tests/fakes/specs/ec2/check_samples.py"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "describe: 0.16.2's flags, defaults and env vars; secrets marked" {
 	run timeout 10 dm-driver-amazonec2 describe
 	[ "$status" -eq 0 ]
