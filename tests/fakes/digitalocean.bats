@@ -25,7 +25,8 @@ setup_file() {
 	echo $! >"$FAKE_DIR/pid"
 	for _ in $(seq 100); do [ -s "$FAKE_DIR/port" ] && break; sleep 0.05; done
 	[ -s "$FAKE_DIR/port" ] || { cat "$FAKE_DIR/err" >&2; return 1; }
-	export API="http://127.0.0.1:$(cat "$FAKE_DIR/port")"
+	API="http://127.0.0.1:$(cat "$FAKE_DIR/port")"
+	export API
 }
 
 teardown_file() {
@@ -37,6 +38,7 @@ setup() {
 	export PATH="$TOP/bin:$TOP/drivers:$PATH"
 	export STUB=$BATS_TEST_TMPDIR/stub
 	mkdir -p "$STUB"
+	# shellcheck disable=SC2016 # the stand-in's own $* and ${…}
 	printf '#!/bin/sh\necho "$*" >>"%s/provision.log"\nexit ${STUB_PROVISION_EXIT:-0}\n' "$STUB" >"$STUB/dm-provision"
 	chmod +x "$STUB/dm-provision"
 	export DM_LIBEXECDIR="$STUB:$TOP/bin:$TOP/drivers"
@@ -169,7 +171,7 @@ assert k["name"] == "web.1" and k["public_key"].startswith("ssh-ed25519 ")'
 }
 
 @test "set-config: a missing token and a key path without fingerprint are refused as 0.16.2" {
-	DIGITALOCEAN_ACCESS_TOKEN= dm create -d digitalocean sc1
+	DIGITALOCEAN_ACCESS_TOKEN='' dm create -d digitalocean sc1
 	[ "$status" -eq 1 ]
 	[[ $stderr == *"digitalocean driver requires the --digitalocean-access-token option"* ]]
 	dm create -d digitalocean --digitalocean-ssh-key-path /tmp/k sc1
@@ -215,13 +217,13 @@ assert k["name"] == "web.1" and k["public_key"].startswith("ssh-ed25519 ")'
 		'POST /v2/droplets|after'
 		'GET /v2/droplets/{droplet_id}|before'
 	)
-	local s pid kids i
+	local s pid kids k
 	for s in "${steps[@]}"; do
 		fake POST /_reset >/dev/null
 		fake POST /_fault "{\"match\":\"${s%|*}\",\"kind\":\"hang\",\"phase\":\"${s#*|}\",\"seconds\":20}" >/dev/null
 		dm-create -d digitalocean k9 >"$BATS_TEST_TMPDIR/k9.out" 2>&1 3>&- &
 		pid=$!
-		for i in $(seq 200); do
+		for _ in $(seq 200); do
 			fake GET /_faults | grep -q '"fired": 1' && break
 			sleep 0.05
 		done
@@ -235,7 +237,7 @@ assert k["name"] == "web.1" and k["public_key"].startswith("ssh-ed25519 ")'
 		# let the hung request go: whatever survived the kill must not leave anything
 		fake POST /_release >/dev/null
 		for k in $kids; do
-			for i in $(seq 100); do kill -0 "$k" 2>/dev/null || break; sleep 0.05; done
+			for _ in $(seq 100); do kill -0 "$k" 2>/dev/null || break; sleep 0.05; done
 		done
 		zero_left || { echo "after the survivors of the kill at $s finished"; return 1; }
 	done
@@ -310,7 +312,8 @@ assert k["name"] == "web.1" and k["public_key"].startswith("ssh-ed25519 ")'
 		--lifetime 120 >/dev/null 2>"$BATS_TEST_TMPDIR/fake.err" 3>&- &
 	echo $! >"$BATS_TEST_TMPDIR/fake.pid"
 	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
-	local api=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
+	local api
+	api=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
 	DIGITALOCEAN_API_URL=$api DM_TIMEOUT=120 dm create -d digitalocean e2e
 	[ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
 	[[ "$output $stderr" == *"Docker is up and running!"* ]] || { echo "out: $output"; echo "err: $stderr"; return 1; }

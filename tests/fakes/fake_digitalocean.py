@@ -17,6 +17,7 @@ with fingerprint $FAKE_DO_FINGERPRINT (default
 import base64
 import hashlib
 import os
+import re
 import sys
 import time
 
@@ -247,7 +248,6 @@ def droplets_create(req):
             return cloud.error_reply(req, 422, "unprocessable_entity", "ssh_keys %s is invalid" % ref)
         pubkeys.append(k["public_key"])
     for t in b.get("tags") or []:
-        import re
         if not re.match(r"^[a-zA-Z0-9_\-:]{1,255}$", t):
             return cloud.error_reply(req, 422, "unprocessable_entity",
                                      "tag names must be letters, numbers, colons, dashes and underscores")
