@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -313,7 +314,7 @@ static int run_journaled(struct create *c)
 {
 	int fds[2], status, created = 0, killed = 0;
 	struct sigaction sa;
-	pid_t pid;
+	pid_t pid, parent;
 	char b;
 
 	if (pipe(fds) < 0) {
@@ -321,6 +322,7 @@ static int run_journaled(struct create *c)
 		return DM_EXIT_FAIL;
 	}
 	fflush(stdout);
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		dm_errorf("Error creating machine: fork: %s", strerror(errno));
@@ -328,6 +330,11 @@ static int run_journaled(struct create *c)
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
+		/* A parent killed with SIGKILL cannot roll back: stop with it, so the
+		 * store entry (with every checkpointed ID) is what `rm` cleans. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(DM_EXIT_FAIL);
 		close(fds[0]);
 		c->created_fd = fds[1];
 		_exit(dm_finish(worker(c)));
