@@ -53,7 +53,8 @@
  *    stopping/shutting-down -> Stopping, stopped -> Stopped,
  *    terminated -> Error.
  *  - kill is StopInstances with Force=true; stop and kill wait for stopped,
- *    start waits for running and records the new address.
+ *    start waits for running and records the new address; ssh-info asks EC2
+ *    for the address of now (the recorded one when EC2 cannot be asked).
  *
  * Environment besides the flags' own: AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL,
  * AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE, AWS_DEFAULT_PROFILE,
@@ -1964,11 +1965,32 @@ static void do_remove(json_t *host)
 
 /* ---- ssh-info ---- */
 
+/* The address now (a stopped and started instance gets a new public one),
+ * else the recorded one when EC2 cannot be asked.  Caller frees. */
+static char *live_address(json_t *d)
+{
+	const char *id = dj_str(d, "InstanceId", "");
+	char *ids[1] = { (char *)id }, *ip = NULL;
+	struct inst *v = NULL;
+	size_t n = 0;
+	struct ec2 c;
+
+	if (*id && client_for_driver(d, &c) == 0) {
+		if (describe_ids(&c, ids, 1, &v, &n) == 0 && n == 1 && address_of(d, &v[0]) && *address_of(d, &v[0]))
+			ip = xstrdup(address_of(d, &v[0]));
+		else
+			dm_debugf("amazonec2: no live address of %s (%s): using the recorded one", id, dm_strerr());
+		insts_free(v, n);
+		ec2_free(&c);
+	}
+	return ip ? ip : xstrdup(dj_str(d, "IPAddress", ""));
+}
+
 static void do_ssh_info(json_t *host)
 {
 	json_t *d = drv(host), *s;
 	char *dir = machine_dir(host), *kh = dir ? xasprintf("%s/known_hosts", dir) : NULL;
-	const char *ip = dj_str(d, "IPAddress", "");
+	char *ip = live_address(d);
 	if (!*ip) {
 		emit_error(NULL, "IP address is not set");
 	} else {
@@ -1980,6 +2002,7 @@ static void do_ssh_info(json_t *host)
 		dj_set_str(s, "KnownHosts", kh ? kh : "");
 		emit_kv(NULL, "SSH", s);
 	}
+	free(ip);
 	free(dir);
 	free(kh);
 }

@@ -33,7 +33,8 @@ setup_file() {
 	echo $! > "$BATS_FILE_TMPDIR/fake.pid"
 	for _ in $(seq 50); do [ -s "$BATS_FILE_TMPDIR/port" ] && break; sleep 0.1; done
 	[ -s "$BATS_FILE_TMPDIR/port" ] || { EC2_SKIP="the fake did not start: $(cat "$BATS_FILE_TMPDIR/fake.log")"; return 0; }
-	export FAKE="http://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/port")"
+	FAKE="http://127.0.0.1:$(cat "$BATS_FILE_TMPDIR/port")"
+	export FAKE
 }
 
 teardown_file() {
@@ -353,8 +354,7 @@ make_hundred() {
 }
 
 @test "lifecycle on a test-bed host: create, ls, status, env, docker, stop, start, restart, kill, rm" {
-	tb_setup
-	export MACHINE_STORAGE_PATH=$BATS_TEST_TMPDIR/store
+	tb_setup    # the test bed's store ($STORE)
 	fake POST /_config "$(jq -nc --arg ip "$TB_IP1" '{ips: [$ip]}')" >/dev/null
 	DM_TIMEOUT=240 run dm create -d amazonec2 --amazonec2-ssh-user root --amazonec2-tags team,qa life
 	echo "$output"
