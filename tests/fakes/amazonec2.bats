@@ -492,3 +492,18 @@ make_hundred() {
 	run timeout 20 dm-driver-amazonec2 state <<<"$h"
 	jq -e '.State == "Error"' <<<"$output"
 }
+
+@test "retried creates (reply lost with a 500 after the resource exists) make each resource once" {
+	local h op
+	for op in ImportKeyPair CreateSecurityGroup RunInstances; do
+		fake POST /_fault "$(jq -nc --arg op "$op" '{match: $op, kind: "500", phase: "after"}')" >/dev/null
+	done
+	h=$(drive rt1 '{}')
+	fake GET /_faults | jq -e '.faults | map(.fired) == [1, 1, 1]'
+	fake GET /_state | jq -e '.resources | (.instance | length) == 1 and (.keypair | length) == 1
+		and (.["security-group"] | length) == 1'
+	jq -e '.Driver | (.KeyPairId | startswith("key-")) and (.SecurityGroupIds | length) == 1' <<<"$h"
+	run timeout 30 dm-driver-amazonec2 remove <<<"$h"
+	[ "$status" -eq 0 ]
+	zero_left
+}
