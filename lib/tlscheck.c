@@ -362,6 +362,25 @@ static SSL_CTX *get_ctx(const struct tls_client *tc)
 	return ctx;
 }
 
+/* Each of tc's files can be read (Go's "open PATH: ..." otherwise). */
+static int files_readable(const struct tls_client *tc)
+{
+	const char *f[] = { tc->ca_cert, tc->client_cert, tc->client_key };
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+		if (!f[i])
+			return dm_seterr("tls: no CA, certificate or key path");
+		sb_reset(&sb);
+		if (read_pem(f[i], &sb) < 0) {
+			sb_release(&sb);
+			return -1;
+		}
+	}
+	OPENSSL_cleanse(sb.buf, sb.len);
+	sb_release(&sb);
+	return 0;
+}
+
 int tls_client_load(const struct tls_client *tc)
 {
 	SSL_CTX *ctx = get_ctx(tc);
@@ -562,11 +581,11 @@ static void conn_fail(struct tls_conn *c, enum tls_fail why, const char *text)
 	if (c->ssl) {
 		SSL_free(c->ssl);   /* frees the BIO */
 		c->ssl = NULL;
+		ERR_clear_error();
 	}
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	ERR_clear_error();
 }
 
 static void conn_failf(struct tls_conn *c, enum tls_fail why, const char *fmt, ...) ATTR_PRINTF(3, 4);
@@ -913,10 +932,10 @@ void tls_conn_free(struct tls_conn *c)
 		if (c->state == TLS_OPEN)
 			SSL_shutdown(c->ssl);   /* close_notify, not waiting for the peer's */
 		SSL_free(c->ssl);
+		ERR_clear_error();   /* only where OpenSSL was used: it sets itself up on first call */
 	}
 	if (c->fd >= 0)
 		close(c->fd);
-	ERR_clear_error();
 	free(c->host);
 	free(c->addrs);
 	free(c->addrlen);
@@ -934,11 +953,12 @@ int tls_check(const char *hostport, const struct tls_client *tc, int timeout_ms)
 	char *host = NULL;
 	int port;
 
-	/* Address syntax, then the certificates, before any dial. */
+	/* Address syntax, then the files, before any dial; parsing them waits
+	 * for a TCP connection (get_ctx in start_tls). */
 	if (split_hostport(hostport, &host, &port) < 0)
 		return -1;
 	free(host);
-	if (tls_client_load(tc) < 0)
+	if (files_readable(tc) < 0)
 		return -1;
 	c = tls_conn_start(hostport, tc, deadline);
 	while (tls_conn_step(c, revents) == TLS_BUSY) {

@@ -34,7 +34,10 @@ struct tls_client {
  * authority", "x509: certificate has expired or is not yet valid",
  * "remote error: tls: bad certificate" (the engine refused our client cert),
  * "tls: first record does not look like a TLS handshake", "open PATH: ...".
- * The certificates are loaded (and their errors reported) before dialling. */
+ * The three files are read before dialling (an unreadable one is the
+ * error); they are parsed once TCP is up, so an engine that refuses costs
+ * no certificate work, and a file that does not parse ("tls: private key
+ * does not match public key") is reported for a reachable engine only. */
 int tls_check(const char *hostport, const struct tls_client *tc, int timeout_ms);
 
 /* Load (or find loaded) the context for tc now: 0, or -1 with the error set

@@ -348,8 +348,11 @@ static void test_checks(void)
 	struct tls_client bad = { "/nonexistent/ca.pem", ec.cert, ec.key };
 	ok(tls_check(hp, &bad, 2000) < 0, "missing CA file");
 	is_str(dm_strerr(), "open /nonexistent/ca.pem: no such file or directory", "missing CA text");
+	/* Files are parsed once TCP is up: a refused engine costs no certificate work. */
 	struct tls_client mism = { ec.ca, ec.cert, rsa.key };
-	ok(tls_check(hp, &mism, 2000) < 0, "key does not match cert");
+	ok(tls_check(hp, &mism, 2000) < 0, "key does not match cert, engine refuses");
+	ok(str_starts(dm_strerr(), "dial tcp 127.0.0.1:"), "... the dial error comes first: %s", dm_strerr());
+	ok(tls_client_load(&mism) < 0, "tls_client_load parses now");
 	is_str(dm_strerr(), "tls: private key does not match public key", "mismatch text");
 	ok(tls_check("127.0.0.1", &tc, 2000) < 0, "no port");
 
@@ -357,6 +360,11 @@ static void test_checks(void)
 	struct srv s;
 	srv_start(&s, SRV_TLS, certs[C_OK], keys[C_OK], ec.ca);
 	snprintf(hp, sizeof hp, "127.0.0.1:%d", s.port);
+	ok(tls_check(hp, &mism, 2000) < 0, "key does not match cert, engine answers");
+	is_str(dm_strerr(), "tls: private key does not match public key", "mismatch text, live engine");
+	struct tls_client garbage = { ec.ca, ec.cert, ec.ca };
+	ok(tls_check(hp, &garbage, 2000) < 0, "a key file without a key");
+	is_str(dm_strerr(), "tls: failed to find any PEM data in key input", "no key text");
 	long long best = 1 << 30, first;
 	t0 = now_ms();
 	r = tls_check(hp, &tc, 2000);
