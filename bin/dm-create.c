@@ -210,9 +210,7 @@ static int run_provision(struct create *c)
 		return -1;
 	st = proc_wait(&p, 0);
 	free(bin);
-	if (st != 0)
-		return dm_seterr("%s", "");    /* dm-provision printed its error */
-	return 0;
+	return st == 0 ? 0 : -2;    /* -2: dm-provision printed its error */
 }
 
 static int worker(struct create *c)
@@ -271,10 +269,12 @@ static int worker(struct create *c)
 		dm_errorf("Error creating machine: %s", dm_strerr());
 		return DM_EXIT_FAIL;
 	}
-	if (strcmp(c->driver, "none") != 0 && run_provision(c) < 0) {
-		if (*dm_strerr())
+	if (strcmp(c->driver, "none") != 0) {
+		int r = run_provision(c);
+		if (r == -1)
 			dm_errorf("%s", dm_strerr());
-		return DM_EXIT_FAIL;
+		if (r < 0)
+			return DM_EXIT_FAIL;
 	}
 	printf("To see how to connect your Docker Client to the Docker Engine running on this virtual "
 	       "machine, run: %s env %s\n", cli_argv0(), c->name);
