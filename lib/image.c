@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
-#include "http.h"
 #include "image.h"
 #include "json.h"
 #include "proc.h"
@@ -299,6 +299,85 @@ int image_overlay(const char *qemu_img, const struct image_ref *base, const char
 	return 0;
 }
 
+/* ---- downloads ----
+ * Through the curl program rather than libcurl: linking libcurl would load
+ * some thirty shared libraries into every run of the driver, and `state`
+ * (ls, status) must answer in a few milliseconds.  Resume (-C -), retries
+ * and redirects are curl's; http and https only, also after redirects. */
+
+static int download(const struct image_src *src, const char *url, const char *path, int resume)
+{
+	struct strvec av = STRVEC_INIT;
+	struct proc p;
+	int tty = isatty(2), st = 0, rc = -1;
+	long long next = now_ms() + 5000;
+	char *curl = proc_find("curl", getenv("PATH"));
+
+	if (!curl)
+		return dm_seterr("downloading %s needs the curl program (Debian: apt-get install curl)", url);
+	sv_push(&av, curl);
+	sv_push(&av, "--fail");
+	sv_push(&av, "--location");
+	sv_push(&av, "--max-redirs");
+	sv_push(&av, "10");
+	sv_push(&av, "--proto");
+	sv_push(&av, "=http,https");
+	sv_push(&av, "--proto-redir");
+	sv_push(&av, "=http,https");
+	sv_push(&av, "--retry");
+	sv_push(&av, "4");
+	sv_push(&av, "--retry-delay");
+	sv_push(&av, "2");
+	sv_push(&av, "--connect-timeout");
+	sv_push(&av, "30");
+	sv_push(&av, "--speed-limit");
+	sv_push(&av, "1");
+	sv_push(&av, "--speed-time");
+	sv_push(&av, "60");
+	if (resume)
+		sv_push(&av, "--continue-at"), sv_push(&av, "-");
+	sv_push(&av, tty ? "--progress-bar" : "--silent");
+	if (!tty)
+		sv_push(&av, "--show-error");
+	sv_push(&av, "--output");
+	sv_push(&av, path);
+	sv_push(&av, "--");
+	sv_push(&av, url);
+	if (proc_spawn(&p, sv_argv(&av), NULL, 0) < 0)
+		goto out;
+	for (;;) {
+		pid_t w = waitpid(p.pid, &st, WNOHANG);
+		if (w == p.pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			dm_seterr_errno("waitpid");
+			goto out;
+		}
+		if (!tty && now_ms() >= next) {
+			struct stat sb;
+			if (stat(path, &sb) == 0)
+				say(src, "Downloading: %.1f MiB so far", (double)sb.st_size / 1048576);
+			next += 5000;
+		}
+		usleep(100 * 1000);
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		rc = 0;
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == 33 && resume) {
+		unlink(path);     /* the server cannot resume: start over */
+		rc = download(src, url, path, 0);
+	} else if (WIFEXITED(st))
+		dm_seterr("GET %s: curl failed (exit status %d%s)", url, WEXITSTATUS(st),
+		          WEXITSTATUS(st) == 22 ? ": HTTP error" : WEXITSTATUS(st) == 6 || WEXITSTATUS(st) == 7
+		          ? ": cannot connect" : "");
+	else
+		dm_seterr("GET %s: curl killed by signal %d", url, WTERMSIG(st));
+out:
+	sv_clear(&av);
+	free(curl);
+	return rc;
+}
+
 /* ---- the cache ---- */
 
 struct cache {
@@ -482,7 +561,7 @@ static int fetch_url(struct cache *c, const struct image_src *src, const char *u
 		struct strbuf sb = STRBUF_INIT;
 		unlink(sums);
 		say(src, "Fetching %s...", image_default_sums_url());
-		if (http_download(image_default_sums_url(), sums, NULL, NULL) < 0 ||
+		if (download(src, image_default_sums_url(), sums, 0) < 0 ||
 		    sb_read_file(&sb, sums, SUMS_CAP) < 0 || image_sums_lookup(sb.buf, DEBIAN_FILE, want) < 0) {
 			char *m = xstrdup(dm_strerr());
 			dm_seterr("cannot get the checksum of the default image: %s", m);
@@ -529,8 +608,19 @@ static int fetch_url(struct cache *c, const struct image_src *src, const char *u
 		free(ipx);
 	}
 	say(src, "Downloading %s...", url);
-	if (http_download(url, part, algo, algo ? want : NULL) < 0)
+	if (download(src, url, part, 1) < 0)
 		goto out;
+	if (algo) {
+		char got[129];
+		if (image_hash_file(part, algo, got) < 0)
+			goto out;
+		if (strcmp(got, want)) {
+			dm_seterr("%s: %s checksum mismatch: got %s, want %s (the download was removed)", url, algo,
+			          got, want);
+			unlink(part);
+			goto out;
+		}
+	}
 	if (image_hash_file(part, "sha256", h256) < 0)
 		goto out;
 	if (!name)

@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "image.h"
 #include "json.h"
+#include "proc.h"
 #include "qemu.h"
 #include "tap.h"
 
@@ -382,6 +384,76 @@ static void test_checksums(void)
 	free(f);
 }
 
+static int sh(const char *cmd)
+{
+	char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
+	struct strbuf out = STRBUF_INIT;
+	int st = proc_run(argv, NULL, 0, &out, now_ms() + 30000);
+	sb_release(&out);
+	return st;
+}
+
+static void test_resolve(void)
+{
+	char *dir = xasprintf("%s/img", tap_tmpdir()), *cmd;
+	struct image_src src = { 0 };
+	struct image_ref a, b;
+	struct stat st;
+	if (!proc_find("qemu-img", getenv("PATH"))) {
+		ok(1, "# skip qemu-img not installed: image_resolve not tested");
+		free(dir);
+		return;
+	}
+	cmd = xasprintf("mkdir -p %s/d && cd %s && qemu-img create -q -f qcow2 base.qcow2 64M && "
+	                "qemu-img create -q -f qcow2 -F qcow2 -b %s/base.qcow2 evil.qcow2 && "
+	                "cp base.qcow2 d/disk.qcow2 && echo kernel > d/vmlinuz && echo initrd > d/initrd && "
+	                "echo 'root=/dev/vda quiet' > d/cmdline", dir, dir, dir);
+	is_int(sh(cmd), 0, "test images made");
+	free(cmd);
+
+	char *cache = xasprintf("%s/cache", dir), *p = xasprintf("%s/base.qcow2", dir);
+	src.spec = p;
+	is_int(image_resolve(cache, &src, &a), 0, "local qcow2 resolved: %s", dm_strerr());
+	is_str(a.format, "qcow2", "format");
+	is_int(a.virtual_size, 64 << 20, "virtual size");
+	ok(str_starts(a.disk, cache) && strstr(a.disk, "/qemu/images/sha256-"), "content-addressed blob in the cache");
+	ok(stat(a.disk, &st) == 0 && (st.st_mode & 0777) == 0444, "blob is read-only");
+	is_int(image_resolve(cache, &src, &b), 0, "resolved again");
+	is_str(b.disk, a.disk, "same blob (index hit)");
+	image_ref_free(&b);
+
+	char *ov = xasprintf("%s/disk.qcow2", dir);
+	is_int(image_overlay(NULL, &a, ov, 128LL << 20), 0, "overlay");
+	char *fmt = NULL;
+	long long vs = 0;
+	ok(image_check(NULL, ov, &fmt, &vs) < 0 && strstr(dm_strerr(), "backing file"),
+	   "an overlay (backing file) is refused as a base image");
+	free(fmt);
+	image_ref_free(&a);
+
+	free(p);
+	p = xasprintf("%s/evil.qcow2", dir);
+	src.spec = p;
+	ok(image_resolve(cache, &src, &a) < 0 && strstr(dm_strerr(), "backing file"), "backing file refused");
+	free(p);
+
+	p = xasprintf("file://%s/d", dir);
+	src.spec = p + 7;
+	is_int(image_resolve(cache, &src, &a), 0, "image directory");
+	ok(a.kernel && a.initrd && strstr(a.kernel, "/qemu/images/sha256-"), "kernel and initrd cached");
+	is_str(a.append, "root=/dev/vda quiet", "cmdline");
+	image_ref_free(&a);
+	src.spec = "file:///no/such/file.qcow2";
+	ok(image_resolve(cache, &src, &a) < 0, "missing file");
+	src.spec = "ftp://example.invalid/x.qcow2";
+	ok(image_resolve(cache, &src, &a) < 0 && strstr(dm_strerr(), "unsupported URL scheme"), "ftp refused");
+	src.spec = NULL;
+	free(p);
+	free(ov);
+	free(cache);
+	free(dir);
+}
+
 int main(void)
 {
 	plan_lazy();
@@ -394,5 +466,6 @@ int main(void)
 	test_cloud_init();
 	test_image_info();
 	test_checksums();
+	test_resolve();
 	return done_testing();
 }
