@@ -266,9 +266,9 @@ json_t *probe_row_json(const struct probe_row *r)
 	dj_set_str(o, "DriverName", r->driver);
 	dj_set_str(o, "State", r->state);
 	dj_set_str(o, "URL", r->url);
-	dj_set(o, "SwarmOptions", so ? json_deep_copy(so) : json_null());
+	dj_set(o, "SwarmOptions", so ? json_incref(so) : json_null());
 	dj_set_str(o, "Swarm", r->swarm);
-	dj_set(o, "EngineOptions", eo ? json_deep_copy(eo) : json_null());
+	dj_set(o, "EngineOptions", eo ? json_incref(eo) : json_null());
 	dj_set_str(o, "Error", r->error);
 	dj_set_str(o, "DockerVersion", r->docker);
 	snprintf(rt, sizeof(rt), "%ldms", r->response_ms);
