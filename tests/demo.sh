@@ -17,7 +17,7 @@ steps=
 t_all=$(date +%s)
 
 now() { date +%s.%N; }
-say() { printf '\n\033[1m== %s\033[0m\n' "$*" 2>/dev/null || printf '\n== %s\n' "$*"; }
+say() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
 # step NAME CMD...: run, time, remember
 step() {
 	label=$1
@@ -79,9 +79,9 @@ load() { docker load -i "$IMG/busybox.tar"; }
 runit() { docker run --pull never --rm dm/busybox:local sh -c 'echo "hello from a container on $(uname -n), kernel $(uname -r)"'; }
 status() {
 	docker-machine ls
-	t0=$(now)
+	s0=$(now)
 	for _ in 1 2 3 4 5 6 7 8 9 10; do dm-status "$name" >/dev/null; done
-	echo "dm-status $name: $(awk "BEGIN{printf \"%.1f\", ($(now) - $t0) * 100}") ms per call"
+	echo "dm-status $name: $(awk "BEGIN{printf \"%.1f\", ($(now) - $s0) * 100}") ms per call"
 }
 
 say "1/8 installing what the demo needs";    step "install packages" install_deps
