@@ -113,4 +113,4 @@ clean:
 	rm -f $(LIB) lib/*.o bin/*.o drivers/*.o tests/unit/*.o $(PROGS) $(UNIT) .build-id
 
 .PHONY: all check unit bench install uninstall clean demo image generated FORCE
-.SECONDARY: $(LIB_OBJ)
+.SECONDARY:
