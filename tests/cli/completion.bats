@@ -188,8 +188,10 @@ run_table() {
 		t1=$(date +%s%N)
 		per=$(((t1 - t0) / 20000))
 	fi
-	echo "# __complete env m1 (dispatcher + dm-env, 100 machines): ${per} us per call" >&3
-	[ "$per" -le 10000 ]
+	echo "# __complete env m1 (dispatcher + dm-env, 100 machines): ${per} us per call (budget 10 ms: bench)" >&3
+	# not the budget (that is measured in bench/): a TAB that takes 10 times
+	# longer means something pathological, like a network call
+	[ "$per" -le 100000 ]
 }
 
 @test "sourcing the bash completion adds at most 20 ms to bash start-up" {

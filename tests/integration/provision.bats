@@ -66,7 +66,9 @@ To see how to connect your Docker Client to the Docker Engine running on this vi
 	[ "$status" -eq 0 ]
 	# the CA lines come first on a new store
 	[ "$(grep -v '^Creating CA:\|^Creating client certificate:' <<<"$output")" = "$create_steps" ]
-	[ "$ms" -le 10000 ]
+	# the budget (10 s) is for bench/; this only catches a create that waits
+	# out a fixed timeout somewhere
+	[ "$ms" -le 60000 ]
 }
 
 @test "provision: env + docker info: Name, provider=generic, every engine option arrives intact" {
