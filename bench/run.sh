@@ -29,7 +29,7 @@ done
 
 hf() { hyperfine -N -i --warmup 3 --runs "${RUNS:-30}" --export-json "$work/h.json" "$@" >/dev/null 2>&1 ||
 	hyperfine -i --warmup 3 --runs "${RUNS:-30}" --export-json "$work/h.json" "$@" >/dev/null;
-	jq -r '.results[] | "\(.command)\t\(.mean*1000|.*100|round/100) ms (σ \(.stddev*1000|.*100|round/100))"' "$work/h.json"; }
+	jq -r '.results[] | "\(.command)\tmean \(.mean*1000|.*100|round/100) ms, min \(.min*1000|.*100|round/100) ms (σ \(.stddev*1000|.*100|round/100))"' "$work/h.json"; }
 rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
 
 echo "== time (mean over runs)"
