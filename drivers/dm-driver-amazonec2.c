@@ -76,6 +76,7 @@
 
 #include "awscred.h"
 #include "dm.h"
+#include "drvkit.h"
 #include "http.h"
 #include "json.h"
 #include "sigv4.h"
@@ -94,51 +95,66 @@
 #define WAIT_STOP_MS (100 * 1000)
 #define WAIT_TERMINATE_MS (90 * 1000)
 
-enum ftype { F_STRING, F_INT, F_BOOL, F_SLICE };
-
-static const struct flag {
-	const char *name;
-	enum ftype type;
-	const char *usage, *env, *value;
-	int secret;
-} flags[] = {
-	{ "amazonec2-access-key", F_STRING, "AWS Access Key", "AWS_ACCESS_KEY_ID", "", 1 },
-	{ "amazonec2-ami", F_STRING, "AWS machine image", "AWS_AMI", "", 0 },
-	{ "amazonec2-block-duration-minutes", F_INT,
-	  "AWS spot instance duration in minutes (60, 120, 180, 240, 300, or 360)", "", "0", 0 },
-	{ "amazonec2-device-name", F_STRING, "AWS root device name", "AWS_DEVICE_NAME", "/dev/sda1", 0 },
-	{ "amazonec2-endpoint", F_STRING, "Optional endpoint URL (hostname only or fully qualified URI)",
-	  "AWS_ENDPOINT", "", 0 },
-	{ "amazonec2-iam-instance-profile", F_STRING, "AWS IAM Instance Profile", "AWS_INSTANCE_PROFILE", "", 0 },
-	{ "amazonec2-insecure-transport", F_BOOL, "Disable SSL when sending requests", "AWS_INSECURE_TRANSPORT",
-	  "", 0 },
-	{ "amazonec2-instance-type", F_STRING, "AWS instance type", "AWS_INSTANCE_TYPE", "t2.micro", 0 },
-	{ "amazonec2-keypair-name", F_STRING, "AWS keypair to use; requires --amazonec2-ssh-keypath",
-	  "AWS_KEYPAIR_NAME", "", 0 },
-	{ "amazonec2-monitoring", F_BOOL, "Set this flag to enable CloudWatch monitoring", "", "", 0 },
-	{ "amazonec2-open-port", F_SLICE, "Make the specified port number accessible from the Internet", "", "", 0 },
-	{ "amazonec2-private-address-only", F_BOOL, "Only use a private IP address", "", "", 0 },
-	{ "amazonec2-region", F_STRING, "AWS region", "AWS_DEFAULT_REGION", "us-east-1", 0 },
-	{ "amazonec2-request-spot-instance", F_BOOL, "Set this flag to request spot instance", "", "", 0 },
-	{ "amazonec2-retries", F_INT, "Set retry count for recoverable failures (use -1 to disable)", "", "5", 0 },
-	{ "amazonec2-root-size", F_INT, "AWS root disk size (in GB)", "AWS_ROOT_SIZE", "16", 0 },
-	{ "amazonec2-secret-key", F_STRING, "AWS Secret Key", "AWS_SECRET_ACCESS_KEY", "", 1 },
-	{ "amazonec2-security-group", F_SLICE, "AWS VPC security group", "AWS_SECURITY_GROUP", "docker-machine", 0 },
-	{ "amazonec2-security-group-readonly", F_BOOL, "Skip adding default rules to security groups",
-	  "AWS_SECURITY_GROUP_READONLY", "", 0 },
-	{ "amazonec2-session-token", F_STRING, "AWS Session Token", "AWS_SESSION_TOKEN", "", 1 },
-	{ "amazonec2-spot-price", F_STRING, "AWS spot instance bid price (in dollar)", "", "0.50", 0 },
-	{ "amazonec2-ssh-keypath", F_STRING, "SSH Key for Instance", "AWS_SSH_KEYPATH", "", 0 },
-	{ "amazonec2-ssh-port", F_INT, "SSH port", "AWS_SSH_PORT", "22", 0 },
-	{ "amazonec2-ssh-user", F_STRING, "Set the name of the ssh user", "AWS_SSH_USER", "ubuntu", 0 },
-	{ "amazonec2-subnet-id", F_STRING, "AWS VPC subnet id", "AWS_SUBNET_ID", "", 0 },
-	{ "amazonec2-tags", F_STRING, "AWS Tags (e.g. key1,value1,key2,value2)", "AWS_TAGS", "", 0 },
-	{ "amazonec2-use-ebs-optimized-instance", F_BOOL, "Create an EBS optimized instance", "", "", 0 },
-	{ "amazonec2-use-private-address", F_BOOL, "Force the usage of private IP address", "", "", 0 },
-	{ "amazonec2-userdata", F_STRING, "path to file with cloud-init user data", "AWS_USERDATA", "", 0 },
-	{ "amazonec2-volume-type", F_STRING, "Amazon EBS volume type", "AWS_VOLUME_TYPE", "gp2", 0 },
-	{ "amazonec2-vpc-id", F_STRING, "AWS VPC id", "AWS_VPC_ID", "", 0 },
-	{ "amazonec2-zone", F_STRING, "AWS zone for instance (i.e. a,b,c,d,e)", "AWS_ZONE", "a", 0 },
+static const struct opt flags[] = {
+	{ "amazonec2-access-key", 0, OPT_STRING, NULL, "AWS_ACCESS_KEY_ID",
+	  "AWS Access Key", 0, NULL, OPTF_SECRET },
+	{ "amazonec2-ami", 0, OPT_STRING, NULL, "AWS_AMI", "AWS machine image", 0, NULL, 0 },
+	{ "amazonec2-block-duration-minutes", 0, OPT_INT, "0", NULL,
+	  "AWS spot instance duration in minutes (60, 120, 180, 240, 300, or 360)", 0, NULL, 0 },
+	{ "amazonec2-device-name", 0, OPT_STRING, "/dev/sda1", "AWS_DEVICE_NAME",
+	  "AWS root device name", 0, NULL, 0 },
+	{ "amazonec2-endpoint", 0, OPT_STRING, NULL, "AWS_ENDPOINT",
+	  "Optional endpoint URL (hostname only or fully qualified URI)", 0, NULL, 0 },
+	{ "amazonec2-iam-instance-profile", 0, OPT_STRING, NULL, "AWS_INSTANCE_PROFILE",
+	  "AWS IAM Instance Profile", 0, NULL, 0 },
+	{ "amazonec2-insecure-transport", 0, OPT_BOOL, NULL, "AWS_INSECURE_TRANSPORT",
+	  "Disable SSL when sending requests", 0, NULL, 0 },
+	{ "amazonec2-instance-type", 0, OPT_STRING, "t2.micro", "AWS_INSTANCE_TYPE",
+	  "AWS instance type", 0, NULL, 0 },
+	{ "amazonec2-keypair-name", 0, OPT_STRING, NULL, "AWS_KEYPAIR_NAME",
+	  "AWS keypair to use; requires --amazonec2-ssh-keypath", 0, NULL, 0 },
+	{ "amazonec2-monitoring", 0, OPT_BOOL, NULL, NULL,
+	  "Set this flag to enable CloudWatch monitoring", 0, NULL, 0 },
+	{ "amazonec2-open-port", 0, OPT_SLICE, NULL, NULL,
+	  "Make the specified port number accessible from the Internet", 0, NULL, 0 },
+	{ "amazonec2-private-address-only", 0, OPT_BOOL, NULL, NULL,
+	  "Only use a private IP address", 0, NULL, 0 },
+	{ "amazonec2-region", 0, OPT_STRING, "us-east-1", "AWS_DEFAULT_REGION", "AWS region", 0, NULL, 0 },
+	{ "amazonec2-request-spot-instance", 0, OPT_BOOL, NULL, NULL,
+	  "Set this flag to request spot instance", 0, NULL, 0 },
+	{ "amazonec2-retries", 0, OPT_INT, "5", NULL,
+	  "Set retry count for recoverable failures (use -1 to disable)", 0, NULL, 0 },
+	{ "amazonec2-root-size", 0, OPT_INT, "16", "AWS_ROOT_SIZE",
+	  "AWS root disk size (in GB)", 0, NULL, 0 },
+	{ "amazonec2-secret-key", 0, OPT_STRING, NULL, "AWS_SECRET_ACCESS_KEY",
+	  "AWS Secret Key", 0, NULL, OPTF_SECRET },
+	{ "amazonec2-security-group", 0, OPT_SLICE, "docker-machine", "AWS_SECURITY_GROUP",
+	  "AWS VPC security group", 0, NULL, 0 },
+	{ "amazonec2-security-group-readonly", 0, OPT_BOOL, NULL, "AWS_SECURITY_GROUP_READONLY",
+	  "Skip adding default rules to security groups", 0, NULL, 0 },
+	{ "amazonec2-session-token", 0, OPT_STRING, NULL, "AWS_SESSION_TOKEN",
+	  "AWS Session Token", 0, NULL, OPTF_SECRET },
+	{ "amazonec2-spot-price", 0, OPT_STRING, "0.50", NULL,
+	  "AWS spot instance bid price (in dollar)", 0, NULL, 0 },
+	{ "amazonec2-ssh-keypath", 0, OPT_STRING, NULL, "AWS_SSH_KEYPATH",
+	  "SSH Key for Instance", 0, NULL, 0 },
+	{ "amazonec2-ssh-port", 0, OPT_INT, "22", "AWS_SSH_PORT", "SSH port", 0, NULL, 0 },
+	{ "amazonec2-ssh-user", 0, OPT_STRING, "ubuntu", "AWS_SSH_USER",
+	  "Set the name of the ssh user", 0, NULL, 0 },
+	{ "amazonec2-subnet-id", 0, OPT_STRING, NULL, "AWS_SUBNET_ID", "AWS VPC subnet id", 0, NULL, 0 },
+	{ "amazonec2-tags", 0, OPT_STRING, NULL, "AWS_TAGS",
+	  "AWS Tags (e.g. key1,value1,key2,value2)", 0, NULL, 0 },
+	{ "amazonec2-use-ebs-optimized-instance", 0, OPT_BOOL, NULL, NULL,
+	  "Create an EBS optimized instance", 0, NULL, 0 },
+	{ "amazonec2-use-private-address", 0, OPT_BOOL, NULL, NULL,
+	  "Force the usage of private IP address", 0, NULL, 0 },
+	{ "amazonec2-userdata", 0, OPT_STRING, NULL, "AWS_USERDATA",
+	  "path to file with cloud-init user data", 0, NULL, 0 },
+	{ "amazonec2-volume-type", 0, OPT_STRING, "gp2", "AWS_VOLUME_TYPE",
+	  "Amazon EBS volume type", 0, NULL, 0 },
+	{ "amazonec2-vpc-id", 0, OPT_STRING, NULL, "AWS_VPC_ID", "AWS VPC id", 0, NULL, 0 },
+	{ "amazonec2-zone", 0, OPT_STRING, "a", "AWS_ZONE",
+	  "AWS zone for instance (i.e. a,b,c,d,e)", 0, NULL, 0 },
 };
 
 /* 0.16.2's words */
@@ -152,191 +168,12 @@ static const char err_no_vpc[] =
 static const char err_insecure[] = "using --amazonec2-insecure-transport also requires --amazonec2-endpoint";
 static const char err_userdata[] = "unable to read --amazonec2-userdata file";
 
-static int failures, precreate_failed;
-
-/* ---- output ---- */
-
-static int write_all(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(1, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* One line, written at once. Takes v. */
-static void emit(json_t *v)
-{
-	struct strbuf sb = STRBUF_INIT;
-	dj_encode(v, 0, 0, &sb);
-	sb_addc(&sb, '\n');
-	write_all(sb.buf, sb.len);
-	sb_release(&sb);
-	json_decref(v);
-}
-
-static void emit_kv(const char *name, const char *key, json_t *val)
-{
-	json_t *v = json_object();
-	if (name)
-		dj_set_str(v, "Name", name);
-	dj_set(v, key, val);
-	emit(v);
-}
-
-static void emit_error(const char *name, const char *text)
-{
-	emit_kv(name, "Error", json_string(text));
-	failures++;
-}
-
-static void emit_log(const char *fmt, ...) ATTR_PRINTF(1, 2);
-static void emit_log(const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	emit_kv(NULL, "Log", json_string(sb.buf));
-	sb_release(&sb);
-}
-
-static void emit_ok(void) { emit_kv(NULL, "OK", json_true()); }
-
-/* {"Driver": d} (takes d): the state to persist now. */
-static void emit_driver(json_t *d) { emit_kv(NULL, "Driver", d); }
-
-static void do_describe(void)
-{
-	json_t *d = json_object(), *arr = json_array();
-	dj_set_str(d, "Name", "amazonec2");
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
-		const struct flag *f = &flags[i];
-		static const char *const tn[] = { "string", "int", "bool", "stringslice" };
-		json_t *o = json_object();
-		dj_set_str(o, "Name", f->name);
-		dj_set_str(o, "Type", tn[f->type]);
-		dj_set_str(o, "Usage", f->usage);
-		dj_set_str(o, "EnvVar", f->env);
-		if (f->type == F_INT) {
-			dj_set_int(o, "Value", atol(f->value));
-		} else if (f->type == F_BOOL) {
-			dj_set_bool(o, "Value", 0);
-		} else if (f->type == F_SLICE) {
-			json_t *a = json_array();
-			if (*f->value)
-				json_array_append_new(a, json_string(f->value));
-			dj_set(o, "Value", a);
-		} else {
-			dj_set_str(o, "Value", f->value);
-		}
-		dj_set_bool(o, "Required", 0);
-		dj_set_bool(o, "Secret", f->secret);
-		json_array_append_new(arr, o);
-	}
-	dj_set(d, "Flags", arr);
-	emit(d);
-}
-
 /* ---- the host record ---- */
-
-static json_t *drv(json_t *host)
-{
-	json_t *d = json_object_get(host, "Driver");
-	return json_is_object(d) ? d : NULL;
-}
-
-static const char *host_label(json_t *host)
-{
-	const char *n = dj_str(host, "Name", NULL);
-	return n && *n ? n : dj_str(drv(host), "MachineName", NULL);
-}
-
-static const struct flag *flag_def(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-		if (!strcmp(flags[i].name, name))
-			return &flags[i];
-	return NULL;
-}
-
-/* Flag values with their defaults when absent. */
-static const char *fstr(json_t *fl, const char *name)
-{
-	json_t *v = json_object_get(fl, name);
-	if (json_is_string(v))
-		return json_string_value(v);
-	return flag_def(name) ? flag_def(name)->value : "";
-}
-
-static int fbool(json_t *fl, const char *name)
-{
-	json_t *v = json_object_get(fl, name);
-	int b = 0;
-	if (json_is_boolean(v))
-		return json_is_true(v);
-	if (json_is_string(v) && parse_bool(json_string_value(v), &b) == 0)
-		return b;
-	return 0;
-}
-
-static int fint(json_t *fl, const char *name, long min, long max, long *out)
-{
-	json_t *v = json_object_get(fl, name);
-	if (json_is_integer(v)) {
-		*out = (long)json_integer_value(v);
-		if (*out < min || *out > max)
-			return dm_seterr("--%s: %ld is out of range", name, *out);
-		return 0;
-	}
-	if (json_is_string(v) && *json_string_value(v))
-		return parse_long(json_string_value(v), min, max, out, name);
-	*out = atol(flag_def(name)->value);
-	return 0;
-}
-
-/* A string slice: an array, or a comma-separated string (environment). */
-static void fslice(json_t *fl, const char *name, struct strvec *out)
-{
-	json_t *v = json_object_get(fl, name), *x;
-	size_t i;
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, x)
-			if (json_is_string(x) && *json_string_value(x))
-				sv_push(out, json_string_value(x));
-		return;
-	}
-	const char *s = json_is_string(v) ? json_string_value(v) : flag_def(name)->value;
-	while (s && *s) {
-		size_t n = strcspn(s, ",");
-		if (n)
-			sv_push_owned(out, xstrndup(s, n));
-		s += n;
-		if (*s)
-			s++;
-	}
-}
 
 static int swarm_master(json_t *host)
 {
 	json_t *v = dj_path(host, "HostOptions.SwarmOptions.Master");
-	return json_is_true(v) || json_is_true(json_object_get(drv(host), "SwarmMaster"));
-}
-
-static char *machine_dir(json_t *host)
-{
-	const char *store = dj_str(drv(host), "StorePath", NULL), *name = host_label(host);
-	if (!store || !*store || !name)
-		return NULL;
-	return xasprintf("%s/machines/%s", store, name);
+	return json_is_true(v) || json_is_true(json_object_get(drv_host_driver(host), "SwarmMaster"));
 }
 
 /* ---- the EC2 client ---- */
@@ -539,11 +376,11 @@ static int client_for_driver(json_t *d, struct ec2 *c)
 static int client_for_flags(json_t *fl, struct ec2 *c)
 {
 	long retries;
-	if (fint(fl, "amazonec2-retries", -1, 100, &retries) < 0)
+	if (drv_flag_int(fl, "amazonec2-retries", -1, 100, &retries) < 0)
 		return -1;
-	int rc = ec2_init(c, fstr(fl, "amazonec2-region"), fstr(fl, "amazonec2-endpoint"),
-	                  fbool(fl, "amazonec2-insecure-transport"), fstr(fl, "amazonec2-access-key"),
-	                  fstr(fl, "amazonec2-secret-key"), fstr(fl, "amazonec2-session-token"), retries);
+	int rc = ec2_init(c, drv_flag_str(fl, "amazonec2-region"), drv_flag_str(fl, "amazonec2-endpoint"),
+	                  drv_flag_bool(fl, "amazonec2-insecure-transport"), drv_flag_str(fl, "amazonec2-access-key"),
+	                  drv_flag_str(fl, "amazonec2-secret-key"), drv_flag_str(fl, "amazonec2-session-token"), retries);
 	if (rc == 1)
 		return dm_seterr("%s", err_missing_creds);
 	return rc;
@@ -690,22 +527,22 @@ static int check_flags(json_t *fl)
 {
 	long v;
 	struct strvec tags = STRVEC_INIT;
-	const char *t = fstr(fl, "amazonec2-tags"), *ud = fstr(fl, "amazonec2-userdata");
+	const char *t = drv_flag_str(fl, "amazonec2-tags"), *ud = drv_flag_str(fl, "amazonec2-userdata");
 	static const char *const ints[] = { "amazonec2-root-size", "amazonec2-ssh-port",
 		"amazonec2-block-duration-minutes", "amazonec2-retries" };
 	static const long lim[][2] = { { 1, 65536 }, { 1, 65535 }, { 0, 360 }, { -1, 100 } };
 
 	for (size_t i = 0; i < ARRAY_SIZE(ints); i++)
-		if (fint(fl, ints[i], lim[i][0], lim[i][1], &v) < 0) {
-			emit_error(NULL, dm_strerr());
+		if (drv_flag_int(fl, ints[i], lim[i][0], lim[i][1], &v) < 0) {
+			drv_error(NULL, dm_strerr());
 			return 0;
 		}
-	if (*fstr(fl, "amazonec2-keypair-name") && !*fstr(fl, "amazonec2-ssh-keypath")) {
-		emit_error(NULL, err_no_private_key);
+	if (*drv_flag_str(fl, "amazonec2-keypair-name") && !*drv_flag_str(fl, "amazonec2-ssh-keypath")) {
+		drv_error(NULL, err_no_private_key);
 		return 0;
 	}
-	if (fbool(fl, "amazonec2-insecure-transport") && !*fstr(fl, "amazonec2-endpoint")) {
-		emit_error(NULL, err_insecure);
+	if (drv_flag_bool(fl, "amazonec2-insecure-transport") && !*drv_flag_str(fl, "amazonec2-endpoint")) {
+		drv_error(NULL, err_insecure);
 		return 0;
 	}
 	if (*t) {
@@ -713,13 +550,13 @@ static int check_flags(json_t *fl)
 		for (const char *c = t; *c; c++)
 			n += *c == ',';
 		if (n % 2) {
-			emit_error(NULL, "--amazonec2-tags: expected key,value pairs (e.g. key1,value1,key2,value2)");
+			drv_error(NULL, "--amazonec2-tags: expected key,value pairs (e.g. key1,value1,key2,value2)");
 			return 0;
 		}
 	}
 	sv_clear(&tags);
 	if (*ud && access(ud, R_OK) < 0) {
-		emit_error(NULL, err_userdata);
+		drv_error(NULL, err_userdata);
 		return 0;
 	}
 	return 1;
@@ -728,22 +565,22 @@ static int check_flags(json_t *fl)
 /* The Driver object in 0.16.2's field order, from the flags (and the base fields in). */
 static json_t *driver_from_flags(json_t *host, json_t *fl)
 {
-	json_t *in = drv(host), *d = json_object(), *a;
+	json_t *in = drv_host_driver(host), *d = json_object(), *a;
 	struct strvec sl = STRVEC_INIT;
 	struct aws_cred probe;
 	long v;
 	static const char *const base[] = { "IPAddress", "MachineName", "SSHUser", "SSHPort", "SSHKeyPath",
 		"StorePath", "SwarmMaster", "SwarmHost", "SwarmDiscovery" };
-	const char *ak = fstr(fl, "amazonec2-access-key"), *sk = fstr(fl, "amazonec2-secret-key");
+	const char *ak = drv_flag_str(fl, "amazonec2-access-key"), *sk = drv_flag_str(fl, "amazonec2-secret-key");
 	int keys_from_flags = *ak && *sk;
 
 	for (size_t i = 0; i < ARRAY_SIZE(base); i++) {
 		json_t *x = in ? json_object_get(in, base[i]) : NULL;
 		dj_set(d, base[i], x ? json_incref(x) : json_string(""));
 	}
-	dj_set_str(d, "MachineName", host_label(host) ? host_label(host) : "");
-	dj_set_str(d, "SSHUser", fstr(fl, "amazonec2-ssh-user"));
-	fint(fl, "amazonec2-ssh-port", 1, 65535, &v);
+	dj_set_str(d, "MachineName", drv_host_name(host) ? drv_host_name(host) : "");
+	dj_set_str(d, "SSHUser", drv_flag_str(fl, "amazonec2-ssh-user"));
+	drv_flag_int(fl, "amazonec2-ssh-port", 1, 65535, &v);
 	dj_set_int(d, "SSHPort", v);
 	if (!json_is_boolean(json_object_get(d, "SwarmMaster")))
 		dj_set_bool(d, "SwarmMaster", swarm_master(host));
@@ -752,57 +589,57 @@ static json_t *driver_from_flags(json_t *host, json_t *fl)
 	(void)probe;
 	dj_set_str(d, "AccessKey", keys_from_flags ? ak : "");
 	dj_set_str(d, "SecretKey", keys_from_flags ? sk : "");
-	dj_set_str(d, "SessionToken", keys_from_flags ? fstr(fl, "amazonec2-session-token") : "");
-	dj_set_str(d, "Region", fstr(fl, "amazonec2-region"));
-	dj_set_str(d, "AMI", fstr(fl, "amazonec2-ami"));
+	dj_set_str(d, "SessionToken", keys_from_flags ? drv_flag_str(fl, "amazonec2-session-token") : "");
+	dj_set_str(d, "Region", drv_flag_str(fl, "amazonec2-region"));
+	dj_set_str(d, "AMI", drv_flag_str(fl, "amazonec2-ami"));
 	dj_set_int(d, "SSHKeyID", 0);
-	dj_set_bool(d, "ExistingKey", *fstr(fl, "amazonec2-keypair-name") != 0);
-	dj_set_str(d, "KeyName", fstr(fl, "amazonec2-keypair-name"));
+	dj_set_bool(d, "ExistingKey", *drv_flag_str(fl, "amazonec2-keypair-name") != 0);
+	dj_set_str(d, "KeyName", drv_flag_str(fl, "amazonec2-keypair-name"));
 	dj_set_str(d, "InstanceId", "");
-	dj_set_str(d, "InstanceType", fstr(fl, "amazonec2-instance-type"));
+	dj_set_str(d, "InstanceType", drv_flag_str(fl, "amazonec2-instance-type"));
 	dj_set_str(d, "PrivateIPAddress", "");
 	dj_set_str(d, "SecurityGroupId", "");
 	dj_set(d, "SecurityGroupIds", json_null());
 	dj_set_str(d, "SecurityGroupName", "");
-	fslice(fl, "amazonec2-security-group", &sl);
+	drv_flag_slice(fl, "amazonec2-security-group", &sl);
 	if (!sl.n)
-		sv_push(&sl, flag_def("amazonec2-security-group")->value);   /* the default */
+		drv_flag_slice(NULL, "amazonec2-security-group", &sl);   /* the default */
 	a = json_array();
 	for (size_t i = 0; i < sl.n; i++)
 		json_array_append_new(a, json_string(sl.v[i]));
 	dj_set(d, "SecurityGroupNames", a);
 	sv_clear(&sl);
-	dj_set_bool(d, "SecurityGroupReadOnly", fbool(fl, "amazonec2-security-group-readonly"));
-	fslice(fl, "amazonec2-open-port", &sl);
+	dj_set_bool(d, "SecurityGroupReadOnly", drv_flag_bool(fl, "amazonec2-security-group-readonly"));
+	drv_flag_slice(fl, "amazonec2-open-port", &sl);
 	a = json_array();
 	for (size_t i = 0; i < sl.n; i++)
 		json_array_append_new(a, json_string(sl.v[i]));
 	dj_set(d, "OpenPorts", sl.n ? a : (json_decref(a), json_null()));
 	sv_clear(&sl);
-	dj_set_str(d, "Tags", fstr(fl, "amazonec2-tags"));
+	dj_set_str(d, "Tags", drv_flag_str(fl, "amazonec2-tags"));
 	dj_set_str(d, "ReservationId", "");
-	dj_set_str(d, "DeviceName", fstr(fl, "amazonec2-device-name"));
-	fint(fl, "amazonec2-root-size", 1, 65536, &v);
+	dj_set_str(d, "DeviceName", drv_flag_str(fl, "amazonec2-device-name"));
+	drv_flag_int(fl, "amazonec2-root-size", 1, 65536, &v);
 	dj_set_int(d, "RootSize", v);
-	dj_set_str(d, "VolumeType", fstr(fl, "amazonec2-volume-type"));
-	dj_set_str(d, "IamInstanceProfile", fstr(fl, "amazonec2-iam-instance-profile"));
-	dj_set_str(d, "VpcId", fstr(fl, "amazonec2-vpc-id"));
-	dj_set_str(d, "SubnetId", fstr(fl, "amazonec2-subnet-id"));
-	dj_set_str(d, "Zone", fstr(fl, "amazonec2-zone"));
-	dj_set_bool(d, "RequestSpotInstance", fbool(fl, "amazonec2-request-spot-instance"));
-	dj_set_str(d, "SpotPrice", fstr(fl, "amazonec2-spot-price"));
-	fint(fl, "amazonec2-block-duration-minutes", 0, 360, &v);
+	dj_set_str(d, "VolumeType", drv_flag_str(fl, "amazonec2-volume-type"));
+	dj_set_str(d, "IamInstanceProfile", drv_flag_str(fl, "amazonec2-iam-instance-profile"));
+	dj_set_str(d, "VpcId", drv_flag_str(fl, "amazonec2-vpc-id"));
+	dj_set_str(d, "SubnetId", drv_flag_str(fl, "amazonec2-subnet-id"));
+	dj_set_str(d, "Zone", drv_flag_str(fl, "amazonec2-zone"));
+	dj_set_bool(d, "RequestSpotInstance", drv_flag_bool(fl, "amazonec2-request-spot-instance"));
+	dj_set_str(d, "SpotPrice", drv_flag_str(fl, "amazonec2-spot-price"));
+	drv_flag_int(fl, "amazonec2-block-duration-minutes", 0, 360, &v);
 	dj_set_int(d, "BlockDurationMinutes", v);
-	dj_set_bool(d, "PrivateIPOnly", fbool(fl, "amazonec2-private-address-only"));
-	dj_set_bool(d, "UsePrivateIP", fbool(fl, "amazonec2-use-private-address"));
-	dj_set_bool(d, "UseEbsOptimizedInstance", fbool(fl, "amazonec2-use-ebs-optimized-instance"));
-	dj_set_bool(d, "Monitoring", fbool(fl, "amazonec2-monitoring"));
-	dj_set_str(d, "SSHPrivateKeyPath", fstr(fl, "amazonec2-ssh-keypath"));
-	fint(fl, "amazonec2-retries", -1, 100, &v);
+	dj_set_bool(d, "PrivateIPOnly", drv_flag_bool(fl, "amazonec2-private-address-only"));
+	dj_set_bool(d, "UsePrivateIP", drv_flag_bool(fl, "amazonec2-use-private-address"));
+	dj_set_bool(d, "UseEbsOptimizedInstance", drv_flag_bool(fl, "amazonec2-use-ebs-optimized-instance"));
+	dj_set_bool(d, "Monitoring", drv_flag_bool(fl, "amazonec2-monitoring"));
+	dj_set_str(d, "SSHPrivateKeyPath", drv_flag_str(fl, "amazonec2-ssh-keypath"));
+	drv_flag_int(fl, "amazonec2-retries", -1, 100, &v);
 	dj_set_int(d, "RetryCount", v);
-	dj_set_str(d, "Endpoint", fstr(fl, "amazonec2-endpoint"));
-	dj_set_bool(d, "DisableSSL", fbool(fl, "amazonec2-insecure-transport"));
-	dj_set_str(d, "UserDataFile", fstr(fl, "amazonec2-userdata"));
+	dj_set_str(d, "Endpoint", drv_flag_str(fl, "amazonec2-endpoint"));
+	dj_set_bool(d, "DisableSSL", drv_flag_bool(fl, "amazonec2-insecure-transport"));
+	dj_set_str(d, "UserDataFile", drv_flag_str(fl, "amazonec2-userdata"));
 	/* this driver's additions: what remove needs to leave nothing behind */
 	dj_set_str(d, "KeyPairId", "");
 	dj_set_str(d, "SpotInstanceRequestId", "");
@@ -810,22 +647,16 @@ static json_t *driver_from_flags(json_t *host, json_t *fl)
 	return d;
 }
 
-static void do_set_config(json_t *host)
+static void do_set_config(const char *verb, json_t *host)
 {
-	json_t *fl = json_object_get(host, "Flags");
+	json_t *fl = drv_host_flags(host);
 	if (!check_flags(fl))
 		return;
-	emit_driver(driver_from_flags(host, fl));
-	emit_ok();
+	drv_persist(driver_from_flags(host, fl));
+	drv_ok();
 }
 
 /* ---- precreate-check ---- */
-
-static void precreate_fail(const char *msg)
-{
-	emit_error(NULL, msg);
-	precreate_failed = 1;
-}
 
 /* The text of the first element at path of the first item at list, or NULL. */
 static char *first_text(struct xml_doc *doc, const char *list, const char *path)
@@ -896,24 +727,24 @@ static int default_ami(struct ec2 *c, char **ami, char **rootdev)
 	return 0;
 }
 
-static void do_precreate(json_t *host)
+static void do_precreate(const char *verb, json_t *host)
 {
-	json_t *fl = json_object_get(host, "Flags"), *d;
+	json_t *fl = drv_host_flags(host), *d;
 	struct ec2 c;
 	struct params p = { STRVEC_INIT };
 	struct xml_doc *doc = NULL;
 	char *code = NULL, *vpc = NULL, *subnet = NULL, *ami = NULL, *zone = NULL;
-	const char *name = host_label(host);
+	const char *name = drv_host_name(host);
 
 	if (!check_flags(fl))
 		return;
 	if (client_for_flags(fl, &c) < 0) {
-		precreate_fail(dm_strerr());
+		drv_precreate_error(dm_strerr());
 		return;
 	}
-	zone = xasprintf("%s%s", c.region, fstr(fl, "amazonec2-zone"));
-	vpc = xstrdup(fstr(fl, "amazonec2-vpc-id"));
-	subnet = xstrdup(fstr(fl, "amazonec2-subnet-id"));
+	zone = xasprintf("%s%s", c.region, drv_flag_str(fl, "amazonec2-zone"));
+	vpc = xstrdup(drv_flag_str(fl, "amazonec2-vpc-id"));
+	subnet = xstrdup(drv_flag_str(fl, "amazonec2-subnet-id"));
 
 	/* credentials and region: the first signed call */
 	P(&p, "AttributeName.1", "default-vpc");
@@ -986,7 +817,7 @@ static void do_precreate(json_t *host)
 	doc = NULL;
 
 	/* instance type (a policy without ec2:DescribeInstanceTypes skips this) */
-	P(&p, "InstanceType.1", fstr(fl, "amazonec2-instance-type"));
+	P(&p, "InstanceType.1", drv_flag_str(fl, "amazonec2-instance-type"));
 	if (ec2_call(&c, "DescribeInstanceTypes", &p, &doc, &code) < 0 && !code_is(code, "UnauthorizedOperation"))
 		goto fail;
 	params_free(&p);
@@ -997,8 +828,8 @@ static void do_precreate(json_t *host)
 
 	/* image */
 	char *rootdev = NULL;
-	if (*fstr(fl, "amazonec2-ami")) {
-		ami = xstrdup(fstr(fl, "amazonec2-ami"));
+	if (*drv_flag_str(fl, "amazonec2-ami")) {
+		ami = xstrdup(drv_flag_str(fl, "amazonec2-ami"));
 		P(&p, "ImageId.1", ami);
 		if (ec2_call(&c, "DescribeImages", &p, &doc, NULL) < 0)
 			goto fail;
@@ -1012,12 +843,12 @@ static void do_precreate(json_t *host)
 	} else {
 		if (default_ami(&c, &ami, &rootdev) < 0)
 			goto fail;
-		emit_log("Using %s, the newest Canonical Ubuntu LTS image of %s", ami, c.region);
+		drv_log("Using %s, the newest Canonical Ubuntu LTS image of %s", ami, c.region);
 	}
 	free(rootdev);
 
 	/* a key pair named like the machine would clash */
-	if (!*fstr(fl, "amazonec2-keypair-name") && name) {
+	if (!*drv_flag_str(fl, "amazonec2-keypair-name") && name) {
 		P(&p, "KeyName.1", name);
 		int rc = ec2_call(&c, "DescribeKeyPairs", &p, &doc, &code);
 		params_free(&p);
@@ -1036,11 +867,11 @@ static void do_precreate(json_t *host)
 	dj_set_str(d, "AMI", ami);
 	dj_set_str(d, "VpcId", vpc);
 	dj_set_str(d, "SubnetId", subnet);
-	emit_driver(d);
-	emit_ok();
+	drv_persist(d);
+	drv_ok();
 	goto out;
 fail:
-	precreate_fail(dm_strerr());
+	drv_precreate_error(dm_strerr());
 out:
 	params_free(&p);
 	xml_free(doc);
@@ -1134,7 +965,7 @@ static void persist_str(struct creating *cr, const char *key, const char *val)
 	json_t *d = json_object();
 	dj_set_str(cr->d, key, val);
 	dj_set_str(d, key, val);
-	emit_driver(d);
+	drv_persist(d);
 }
 
 static int create_key(struct creating *cr)
@@ -1154,7 +985,7 @@ static int create_key(struct creating *cr)
 			goto out;
 		persist_str(cr, "SSHKeyPath", keypath);
 		if (*keyname && dj_bool(d, "ExistingKey", 0)) {
-			emit_log("Using the existing key pair %s", keyname);
+			drv_log("Using the existing key pair %s", keyname);
 			rc = 0;
 			goto out;
 		}
@@ -1165,7 +996,7 @@ static int create_key(struct creating *cr)
 		if (crc < 0)
 			goto out;
 	} else {
-		emit_log("Creating SSH key...");
+		drv_log("Creating SSH key...");
 		keypath = xasprintf("%s/id_ed25519", cr->dir);
 		unlink(keypath);
 		char *op = xasprintf("%s.pub", keypath);
@@ -1185,7 +1016,7 @@ static int create_key(struct creating *cr)
 	free(material);
 	P(&p, "TagSpecification.1.ResourceType", "key-pair");
 	add_tags(&p, "TagSpecification.1.", cr->name, 0, 0, NULL);
-	emit_log("Importing key pair %s...", cr->name);
+	drv_log("Importing key pair %s...", cr->name);
 	if (ec2_call(&cr->c, "ImportKeyPair", &p, &doc, &code) < 0) {
 		if (!code_is(code, "InvalidKeyPair.Duplicate"))
 			goto out;
@@ -1215,7 +1046,7 @@ static int create_key(struct creating *cr)
 	dj_set_str(cr->d, "KeyPairId", kid ? kid : "");
 	dj_set_str(o, "KeyName", cr->name);
 	dj_set_str(o, "KeyPairId", kid ? kid : "");
-	emit_driver(o);
+	drv_persist(o);
 	free(kid);
 	rc = 0;
 out:
@@ -1303,7 +1134,7 @@ static void persist_groups(struct creating *cr, json_t *ids, json_t *created)
 	dj_set(cr->d, "CreatedSecurityGroupIds", json_deep_copy(created));
 	dj_set(o, "SecurityGroupIds", json_deep_copy(ids));
 	dj_set(o, "CreatedSecurityGroupIds", json_deep_copy(created));
-	emit_driver(o);
+	drv_persist(o);
 }
 
 static int create_groups(struct creating *cr)
@@ -1318,7 +1149,7 @@ static int create_groups(struct creating *cr)
 		json_decref(created);
 		created = json_array();
 	}
-	emit_log("Configuring security groups...");
+	drv_log("Configuring security groups...");
 	json_array_foreach(names, i, x) {
 		const char *gname = json_string_value(x);
 		struct params p = { STRVEC_INIT };
@@ -1338,7 +1169,7 @@ static int create_groups(struct creating *cr)
 		gid = first_text(doc, "securityGroupInfo/item", "groupId");
 		if (!gid) {
 			struct xml_doc *cd = NULL;
-			emit_log("Creating security group %s in %s", gname, vpc);
+			drv_log("Creating security group %s in %s", gname, vpc);
 			P(&p, "GroupName", gname);
 			P(&p, "GroupDescription", "Docker Machine");
 			P(&p, "VpcId", vpc);
@@ -1468,7 +1299,7 @@ static int run_instance(struct creating *cr)
 		launch_params(cr, &p, "LaunchSpecification.", ud);
 		P(&p, "TagSpecification.1.ResourceType", "spot-instances-request");
 		add_tags(&p, "TagSpecification.1.", cr->name, 1, 0, tags);
-		emit_log("Requesting a spot instance (price %s)...", dj_str(cr->d, "SpotPrice", ""));
+		drv_log("Requesting a spot instance (price %s)...", dj_str(cr->d, "SpotPrice", ""));
 		if (ec2_call(&cr->c, "RequestSpotInstances", &p, &doc, NULL) < 0)
 			goto out;
 		sir = first_text(doc, "spotInstanceRequestSet/item", "spotInstanceRequestId");
@@ -1477,7 +1308,7 @@ static int run_instance(struct creating *cr)
 			goto out;
 		}
 		persist_str(cr, "SpotInstanceRequestId", sir);
-		emit_log("Waiting for the spot request %s to be fulfilled...", sir);
+		drv_log("Waiting for the spot request %s to be fulfilled...", sir);
 		long long end = now_ms() + WAIT_RUNNING_MS;
 		for (;;) {
 			struct params q = { STRVEC_INIT };
@@ -1533,7 +1364,7 @@ static int run_instance(struct creating *cr)
 		add_tags(&p, "TagSpecification.1.", cr->name, 1, 0, tags);
 		P(&p, "TagSpecification.2.ResourceType", "volume");
 		add_tags(&p, "TagSpecification.2.", cr->name, 1, 0, tags);
-		emit_log("Launching instance...");
+		drv_log("Launching instance...");
 		if (ec2_call(&cr->c, "RunInstances", &p, &doc, NULL) < 0)
 			goto out;
 		id = first_text(doc, "instancesSet/item", "instanceId");
@@ -1546,7 +1377,7 @@ static int run_instance(struct creating *cr)
 		dj_set_str(cr->d, "InstanceId", id);
 		dj_set_str(o, "InstanceId", id);
 		dj_set_str(o, "ReservationId", resv ? resv : "");
-		emit_driver(o);
+		drv_persist(o);
 	}
 	rc = 0;
 out:
@@ -1559,20 +1390,20 @@ out:
 	return rc;
 }
 
-static void do_create(json_t *host)
+static void do_create(const char *verb, json_t *host)
 {
-	json_t *fl = json_object_get(host, "Flags"), *in = drv(host);
-	struct creating cr = { host, NULL, host_label(host), { 0 }, NULL };
+	json_t *fl = drv_host_flags(host), *in = drv_host_driver(host);
+	struct creating cr = { host, NULL, drv_host_name(host), { 0 }, NULL };
 	struct inst got = { 0 };
 
 	/* A create whose caller died must not go on making resources. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1) {
-		emit_error(NULL, "the caller exited");
+		drv_error(NULL, "the caller exited");
 		return;
 	}
-	if (!cr.name || !*cr.name || !(cr.dir = machine_dir(host))) {
-		emit_error(NULL, "amazonec2: the host record has no StorePath/Name");
+	if (!cr.name || !*cr.name || !(cr.dir = drv_machine_dir(host))) {
+		drv_error(NULL, "amazonec2: the host record has no StorePath/Name");
 		return;
 	}
 	if (fl && !check_flags(fl))
@@ -1590,29 +1421,29 @@ static void do_create(json_t *host)
 		json_decref(f);
 	}
 	if (!*dj_str(cr.d, "AMI", "") || !*dj_str(cr.d, "SubnetId", "") || !*dj_str(cr.d, "VpcId", "")) {
-		emit_error(NULL, "amazonec2: create needs the AMI, VPC and subnet that precreate-check finds");
+		drv_error(NULL, "amazonec2: create needs the AMI, VPC and subnet that precreate-check finds");
 		goto done;
 	}
 	if (client_for_driver(cr.d, &cr.c) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		goto done;
 	}
 	if (create_key(&cr) < 0 || create_groups(&cr) < 0 || run_instance(&cr) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		goto done;
 	}
-	emit_log("Waiting for instance %s to be running...", dj_str(cr.d, "InstanceId", ""));
+	drv_log("Waiting for instance %s to be running...", dj_str(cr.d, "InstanceId", ""));
 	int want_ip = dj_bool(cr.d, "PrivateIPOnly", 0) || dj_bool(cr.d, "UsePrivateIP", 0) ? 2 : 1;
 	if (wait_state(&cr.c, dj_str(cr.d, "InstanceId", ""), "running", want_ip, WAIT_RUNNING_MS, &got) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		goto done;
 	}
 	json_t *o = json_object();
 	dj_set_str(o, "IPAddress", want_ip == 2 ? got.private_ip : got.ip);
 	dj_set_str(o, "PrivateIPAddress", got.private_ip ? got.private_ip : "");
-	emit_driver(o);
-	emit_log("Created instance %s (%s)", dj_str(cr.d, "InstanceId", ""), want_ip == 2 ? got.private_ip : got.ip);
-	emit_ok();
+	drv_persist(o);
+	drv_log("Created instance %s (%s)", dj_str(cr.d, "InstanceId", ""), want_ip == 2 ? got.private_ip : got.ip);
+	drv_ok();
 done:
 	inst_free(&got);
 	json_decref(cr.d);
@@ -1629,9 +1460,9 @@ static const char *address_of(json_t *d, struct inst *i)
 	return i->ip;
 }
 
-static void do_power(json_t *host, const char *verb)
+static void do_power(const char *verb, json_t *host)
 {
-	json_t *d = drv(host);
+	json_t *d = drv_host_driver(host);
 	const char *id = dj_str(d, "InstanceId", "");
 	struct ec2 c;
 	struct params p = { STRVEC_INIT };
@@ -1640,37 +1471,37 @@ static void do_power(json_t *host, const char *verb)
 	const char *action = !strcmp(verb, "start") ? "StartInstances" : !strcmp(verb, "restart") ? "RebootInstances"
 	                                                                                          : "StopInstances";
 	if (!*id) {
-		emit_error(NULL, "amazonec2: the machine has no instance");
+		drv_error(NULL, "amazonec2: the machine has no instance");
 		return;
 	}
 	if (client_for_driver(d, &c) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
 	P(&p, "InstanceId.1", id);
 	if (!strcmp(verb, "kill"))
 		P(&p, "Force", "true");
 	if (ec2_call(&c, action, &p, &doc, NULL) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		goto out;
 	}
 	if (!strcmp(verb, "start")) {
 		int want_ip = dj_bool(d, "PrivateIPOnly", 0) || dj_bool(d, "UsePrivateIP", 0) ? 2 : 1;
 		if (wait_state(&c, id, "running", want_ip, WAIT_RUNNING_MS, &got) < 0) {
-			emit_error(NULL, dm_strerr());
+			drv_error(NULL, dm_strerr());
 			goto out;
 		}
 		json_t *o = json_object();
 		dj_set_str(o, "IPAddress", address_of(d, &got) ? address_of(d, &got) : "");
 		dj_set_str(o, "PrivateIPAddress", got.private_ip ? got.private_ip : "");
-		emit_driver(o);
+		drv_persist(o);
 	} else if (strcmp(verb, "restart")) {
 		if (wait_state(&c, id, "stopped", 0, WAIT_STOP_MS, NULL) < 0) {
-			emit_error(NULL, dm_strerr());
+			drv_error(NULL, dm_strerr());
 			goto out;
 		}
 	}
-	emit_ok();
+	drv_ok();
 out:
 	inst_free(&got);
 	params_free(&p);
@@ -1720,7 +1551,7 @@ static int remove_spot(struct ec2 *c, json_t *d, const char *name, struct strvec
 		struct xml_doc *cd = NULL;
 		char *code = NULL;
 		P(&q, "SpotInstanceRequestId.1", reqs.v[i]);
-		emit_log("Cancelling spot request %s...", reqs.v[i]);
+		drv_log("Cancelling spot request %s...", reqs.v[i]);
 		if (ec2_call(c, "CancelSpotInstanceRequests", &q, &cd, &code) < 0 &&
 		    !code_is(code, "InvalidSpotInstanceRequestID.NotFound"))
 			rc = -1;
@@ -1764,7 +1595,7 @@ static int terminate(struct ec2 *c, json_t *d, const char *name, struct strvec *
 		struct xml_doc *td = NULL;
 		char *code = NULL;
 		P(&p, "InstanceId.1", insts->v[i]);
-		emit_log("Terminating instance %s...", insts->v[i]);
+		drv_log("Terminating instance %s...", insts->v[i]);
 		if (ec2_call(c, "TerminateInstances", &p, &td, &code) < 0 && !code_is(code, "InvalidInstanceID.NotFound"))
 			rc = -1;
 		params_free(&p);
@@ -1784,7 +1615,7 @@ static int remove_keys(struct ec2 *c, json_t *d, const char *name)
 
 	if (!dj_bool(d, "ExistingKey", 0) && *dj_str(d, "KeyName", "")) {
 		P(&p, "KeyName", dj_str(d, "KeyName", ""));
-		emit_log("Deleting key pair %s...", dj_str(d, "KeyName", ""));
+		drv_log("Deleting key pair %s...", dj_str(d, "KeyName", ""));
 		if (ec2_call(c, "DeleteKeyPair", &p, &doc, NULL) < 0)
 			rc = -1;
 		params_free(&p);
@@ -1806,7 +1637,7 @@ static int remove_keys(struct ec2 *c, json_t *d, const char *name)
 	for (size_t i = 0; i < ids.n; i++) {
 		struct xml_doc *dd = NULL;
 		P(&p, "KeyPairId", ids.v[i]);
-		emit_log("Deleting key pair %s...", ids.v[i]);
+		drv_log("Deleting key pair %s...", ids.v[i]);
 		if (ec2_call(c, "DeleteKeyPair", &p, &dd, NULL) < 0)
 			rc = -1;
 		params_free(&p);
@@ -1911,11 +1742,11 @@ static int remove_groups(struct ec2 *c, json_t *d, const char *name, struct strv
 		xml_free(doc);
 		doc = NULL;
 		if (nv) {
-			emit_log("Security group %s is still used by %zu instance(s): kept", managed.v[i], nv);
+			drv_log("Security group %s is still used by %zu instance(s): kept", managed.v[i], nv);
 			continue;
 		}
 		P(&p, "GroupId", managed.v[i]);
-		emit_log("Deleting security group %s...", managed.v[i]);
+		drv_log("Deleting security group %s...", managed.v[i]);
 		if (ec2_call(c, "DeleteSecurityGroup", &p, &doc, &code) < 0 && !code_is(code, "InvalidGroup.NotFound"))
 			rc = -1;
 		params_free(&p);
@@ -1929,20 +1760,20 @@ out:
 	return rc;
 }
 
-static void do_remove(json_t *host)
+static void do_remove(const char *verb, json_t *host)
 {
-	json_t *d = drv(host);
-	const char *name = host_label(host);
+	json_t *d = drv_host_driver(host);
+	const char *name = drv_host_name(host);
 	struct strvec insts = STRVEC_INIT;
 	struct strbuf errs = STRBUF_INIT;
 	struct ec2 c;
 
 	if (!d || !name) {
-		emit_ok();      /* nothing was ever made */
+		drv_ok();      /* nothing was ever made */
 		return;
 	}
 	if (client_for_driver(d, &c) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
 	/* each step runs even when one before failed; the first error is answered */
@@ -1955,9 +1786,9 @@ static void do_remove(json_t *host)
 	if (remove_groups(&c, d, name, &insts) < 0 && !errs.len)
 		sb_adds(&errs, dm_strerr());
 	if (errs.len)
-		emit_error(NULL, errs.buf);
+		drv_error(NULL, errs.buf);
 	else
-		emit_ok();
+		drv_ok();
 	sb_release(&errs);
 	sv_clear(&insts);
 	ec2_free(&c);
@@ -1986,21 +1817,17 @@ static char *live_address(json_t *d)
 	return ip ? ip : xstrdup(dj_str(d, "IPAddress", ""));
 }
 
-static void do_ssh_info(json_t *host)
+static void do_ssh_info(const char *verb, json_t *host)
 {
-	json_t *d = drv(host), *s;
-	char *dir = machine_dir(host), *kh = dir ? xasprintf("%s/known_hosts", dir) : NULL;
+	json_t *d = drv_host_driver(host);
+	char *dir = drv_machine_dir(host), *kh = dir ? xasprintf("%s/known_hosts", dir) : NULL;
 	char *ip = live_address(d);
 	if (!*ip) {
-		emit_error(NULL, "IP address is not set");
+		drv_error(NULL, "IP address is not set");
 	} else {
-		s = json_object();
-		dj_set_str(s, "Host", ip);
-		dj_set_int(s, "Port", dj_int(d, "SSHPort", 22) ? dj_int(d, "SSHPort", 22) : 22);
-		dj_set_str(s, "User", *dj_str(d, "SSHUser", "") ? dj_str(d, "SSHUser", "") : "ubuntu");
-		dj_set_str(s, "KeyPath", dj_str(d, "SSHKeyPath", ""));
-		dj_set_str(s, "KnownHosts", kh ? kh : "");
-		emit_kv(NULL, "SSH", s);
+		drv_answer_ssh(ip, dj_int(d, "SSHPort", 22) ? dj_int(d, "SSHPort", 22) : 22,
+		               *dj_str(d, "SSHUser", "") ? dj_str(d, "SSHUser", "") : "ubuntu",
+		               dj_str(d, "SSHKeyPath", ""), kh);
 	}
 	free(ip);
 	free(dir);
@@ -2020,23 +1847,30 @@ static const char *client_key(json_t *d, struct strbuf *sb)
 
 static void answer_host(const char *verb, json_t *host, struct inst *i)
 {
-	json_t *d = drv(host), *a = json_object();
-	const char *name = host_label(host), *ip = i ? address_of(d, i) : NULL;
+	json_t *d = drv_host_driver(host), *a;
+	const char *name = drv_host_name(host), *ip = i ? address_of(d, i) : NULL;
 	const char *st = i ? map_state(i->state) : "";
 	char url[300];
 
-	if (name)
-		dj_set_str(a, "Name", name);
 	if (!i) {
-		dj_set_str(a, "Error", "the instance does not exist any more");
-		failures++;
-		emit(a);
+		drv_error(name, "the instance does not exist any more");
 		return;
 	}
 	if (ip && *ip)
 		snprintf(url, sizeof url, "tcp://%s:%d", ip, ENGINE_PORT);
 	else
 		url[0] = 0;
+	if (!strcmp(verb, "ip") && !(ip && *ip)) {
+		drv_error(name, "No IP for instance");
+		return;
+	}
+	if (!strcmp(verb, "url") && !(!strcmp(st, "Running") && *url)) {
+		drv_error(name, "Host is not running");
+		return;
+	}
+	a = json_object();
+	if (name)
+		dj_set_str(a, "Name", name);
 	if (!strcmp(verb, "state")) {
 		dj_set_str(a, "State", st);
 		if (!strcmp(st, "Running") && *url) {
@@ -2044,21 +1878,11 @@ static void answer_host(const char *verb, json_t *host, struct inst *i)
 			dj_set_str(a, "IP", ip);
 		}
 	} else if (!strcmp(verb, "ip")) {
-		if (ip && *ip) {
-			dj_set_str(a, "IP", ip);
-		} else {
-			dj_set_str(a, "Error", "No IP for instance");
-			failures++;
-		}
+		dj_set_str(a, "IP", ip);
 	} else {
-		if (!strcmp(st, "Running") && *url) {
-			dj_set_str(a, "URL", url);
-		} else {
-			dj_set_str(a, "Error", "Host is not running");
-			failures++;
-		}
+		dj_set_str(a, "URL", url);
 	}
-	emit(a);
+	drv_emit(a);
 }
 
 static void do_batch(const char *verb, json_t **hosts, size_t n)
@@ -2067,16 +1891,12 @@ static void do_batch(const char *verb, json_t **hosts, size_t n)
 	struct strbuf key = STRBUF_INIT, k2 = STRBUF_INIT;
 
 	for (size_t i = 0; i < n; i++) {
-		json_t *d = drv(hosts[i]);
-		if (!json_is_object(hosts[i]) || !d || !*dj_str(d, "InstanceId", "")) {
-			json_t *a = json_object();
-			if (json_is_object(hosts[i]) && host_label(hosts[i]))
-				dj_set_str(a, "Name", host_label(hosts[i]));
-			if (!strcmp(verb, "state") && d)
-				dj_set_str(a, "State", "");       /* never created: no state (0.16.2: None) */
+		json_t *d = drv_host_driver(hosts[i]);
+		if (!d || !*dj_str(d, "InstanceId", "")) {
+			if (!strcmp(verb, "state") && d)   /* never created: no state (0.16.2: None) */
+				drv_answer(drv_host_name(hosts[i]), "State", json_string(""));
 			else
-				dj_set_str(a, "Error", "amazonec2: the machine has no instance"), failures++;
-			emit(a);
+				drv_error(drv_host_name(hosts[i]), "amazonec2: the machine has no instance");
 			done[i] = 1;
 		}
 	}
@@ -2087,24 +1907,24 @@ static void do_batch(const char *verb, json_t **hosts, size_t n)
 		size_t nv = 0;
 		if (done[i])
 			continue;
-		client_key(drv(hosts[i]), &key);
+		client_key(drv_host_driver(hosts[i]), &key);
 		for (size_t j = i; j < n; j++)
-			if (!done[j] && !strcmp(client_key(drv(hosts[j]), &k2), key.buf))
-				push_unique(&ids, dj_str(drv(hosts[j]), "InstanceId", ""));
-		int rc = client_for_driver(drv(hosts[i]), &c);
+			if (!done[j] && !strcmp(client_key(drv_host_driver(hosts[j]), &k2), key.buf))
+				push_unique(&ids, dj_str(drv_host_driver(hosts[j]), "InstanceId", ""));
+		int rc = client_for_driver(drv_host_driver(hosts[i]), &c);
 		if (rc == 0)
 			rc = describe_ids(&c, ids.v, ids.n, &v, &nv);
 		for (size_t j = i; j < n; j++) {
-			if (done[j] || strcmp(client_key(drv(hosts[j]), &k2), key.buf))
+			if (done[j] || strcmp(client_key(drv_host_driver(hosts[j]), &k2), key.buf))
 				continue;
 			done[j] = 1;
 			if (rc < 0) {
-				emit_error(host_label(hosts[j]), dm_strerr());
+				drv_error(drv_host_name(hosts[j]), dm_strerr());
 				continue;
 			}
 			struct inst *hit = NULL;
 			for (size_t k = 0; k < nv; k++)
-				if (!strcmp(v[k].id, dj_str(drv(hosts[j]), "InstanceId", "")))
+				if (!strcmp(v[k].id, dj_str(drv_host_driver(hosts[j]), "InstanceId", "")))
 					hit = &v[k];
 			answer_host(verb, hosts[j], hit);
 		}
@@ -2118,110 +1938,26 @@ static void do_batch(const char *verb, json_t **hosts, size_t n)
 	free(done);
 }
 
-/* ---- input ---- */
+/* ---- main ---- */
 
-/* Hosts from stdin: one JSON value, or one per line. */
-static int read_hosts(json_t ***out, size_t *n)
-{
-	struct strbuf sb;
-	json_t **v = NULL;
-	size_t cnt = 0;
-	json_error_t e;
+static const struct drv_verb verbs[] = {
+	{ "set-config", do_set_config, NULL },
+	{ "precreate-check", do_precreate, NULL },
+	{ "create", do_create, NULL },
+	{ "remove", do_remove, NULL },
+	{ "start", do_power, NULL },
+	{ "stop", do_power, NULL },
+	{ "restart", do_power, NULL },
+	{ "kill", do_power, NULL },
+	{ "state", NULL, do_batch },
+	{ "url", NULL, do_batch },
+	{ "ip", NULL, do_batch },
+	{ "ssh-info", do_ssh_info, NULL },
+};
 
-	sb_init(&sb, 64u << 20);
-	if (sb_read_fd(&sb, 0, 64u << 20) < 0) {
-		sb_release(&sb);
-		return -1;
-	}
-	json_t *one = json_loadb(sb.buf, sb.len, 0, &e);
-	if (one) {
-		v = xmalloc(sizeof(*v));
-		v[cnt++] = one;
-	} else {
-		for (char *line = sb.buf; line && *line;) {
-			char *nl = strchr(line, '\n');
-			size_t len = nl ? (size_t)(nl - line) : strlen(line), k = 0;
-			while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
-				k++;
-			if (k < len) {
-				json_t *x = json_loadb(line, len, 0, &e);
-				if (!x) {
-					for (size_t i = 0; i < cnt; i++)
-						json_decref(v[i]);
-					free(v);
-					sb_release(&sb);
-					return dm_seterr("invalid host record: %s", e.text);
-				}
-				v = xrealloc(v, (cnt + 1) * sizeof(*v));
-				v[cnt++] = x;
-			}
-			line = nl ? nl + 1 : NULL;
-		}
-	}
-	sb_release(&sb);
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-static int usage(void)
-{
-	dm_errorf("usage: %s describe\n       %s VERB < host.json\n"
-	          "VERB: set-config precreate-check create remove start stop restart kill state url ip ssh-info",
-	          dm_progname, dm_progname);
-	return DM_EXIT_USAGE;
-}
+static const struct drv_spec spec = { "amazonec2", flags, ARRAY_SIZE(flags), verbs, ARRAY_SIZE(verbs) };
 
 int main(int argc, char **argv)
 {
-	static const char *const known[] = { "set-config", "precreate-check", "create", "remove", "start", "stop",
-		"restart", "kill", "state", "url", "ip", "ssh-info" };
-	const char *verb;
-	json_t **hosts = NULL;
-	size_t n = 0, i;
-
-	dm_init(argc, argv);
-	if (argc != 2)
-		return usage();
-	verb = argv[1];
-	if (!strcmp(verb, "describe")) {
-		do_describe();
-		return dm_finish(DM_EXIT_OK);
-	}
-	for (i = 0; i < ARRAY_SIZE(known); i++)
-		if (!strcmp(verb, known[i]))
-			break;
-	if (i == ARRAY_SIZE(known))
-		return usage();
-	if (read_hosts(&hosts, &n) < 0) {
-		emit_error(NULL, dm_strerr());
-		return dm_finish(DM_EXIT_FAIL);
-	}
-	if (!strcmp(verb, "state") || !strcmp(verb, "url") || !strcmp(verb, "ip")) {
-		if (!n)
-			emit_error(NULL, "no host record on stdin");
-		do_batch(verb, hosts, n);
-	} else {
-		json_t *h = n ? hosts[0] : NULL;
-		if (!json_is_object(h))
-			emit_error(NULL, "invalid host: expected a JSON object");
-		else if (!strcmp(verb, "set-config"))
-			do_set_config(h);
-		else if (!strcmp(verb, "precreate-check"))
-			do_precreate(h);
-		else if (!strcmp(verb, "create"))
-			do_create(h);
-		else if (!strcmp(verb, "remove"))
-			do_remove(h);
-		else if (!strcmp(verb, "ssh-info"))
-			do_ssh_info(h);
-		else
-			do_power(h, verb);
-	}
-	for (i = 0; i < n; i++)
-		json_decref(hosts[i]);
-	free(hosts);
-	if (precreate_failed)
-		return dm_finish(DM_EXIT_PRECREATE);
-	return dm_finish(failures ? DM_EXIT_FAIL : DM_EXIT_OK);
+	return drv_main(&spec, argc, argv);
 }

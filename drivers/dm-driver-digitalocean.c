@@ -64,6 +64,7 @@
 #include <unistd.h>
 
 #include "dm.h"
+#include "drvkit.h"
 #include "http.h"
 #include "json.h"
 #include "ssh.h"
@@ -74,115 +75,30 @@
 #define REQ_TIMEOUT_MS 30000
 #define ACTION_TIMEOUT_S 300
 
-static const struct {
-	const char *name, *type, *usage, *env, *value;
-	int required, secret;
-} flags[] = {
-	{ "digitalocean-access-token", "string", "Digital Ocean access token", "DIGITALOCEAN_ACCESS_TOKEN", "", 1, 1 },
-	{ "digitalocean-backups", "bool", "enable backups for droplet", "DIGITALOCEAN_BACKUPS", "", 0, 0 },
-	{ "digitalocean-image", "string", "Digital Ocean Image", "DIGITALOCEAN_IMAGE", "ubuntu-24-04-x64", 0, 0 },
-	{ "digitalocean-ipv6", "bool", "enable ipv6 for droplet", "DIGITALOCEAN_IPV6", "", 0, 0 },
-	{ "digitalocean-monitoring", "bool", "enable monitoring for droplet", "DIGITALOCEAN_MONITORING", "", 0, 0 },
-	{ "digitalocean-private-networking", "bool", "enable private networking for droplet",
-	  "DIGITALOCEAN_PRIVATE_NETWORKING", "", 0, 0 },
-	{ "digitalocean-region", "string", "Digital Ocean region", "DIGITALOCEAN_REGION", "nyc3", 0, 0 },
-	{ "digitalocean-size", "string", "Digital Ocean size", "DIGITALOCEAN_SIZE", "s-1vcpu-1gb", 0, 0 },
-	{ "digitalocean-ssh-key-fingerprint", "string", "SSH key fingerprint", "DIGITALOCEAN_SSH_KEY_FINGERPRINT", "", 0, 0 },
-	{ "digitalocean-ssh-key-path", "string", "SSH private key path ", "DIGITALOCEAN_SSH_KEY_PATH", "", 0, 0 },
-	{ "digitalocean-ssh-port", "int", "SSH port", "DIGITALOCEAN_SSH_PORT", "22", 0, 0 },
-	{ "digitalocean-ssh-user", "string", "SSH username", "DIGITALOCEAN_SSH_USER", "root", 0, 0 },
-	{ "digitalocean-tags", "string", "comma-separated list of tags to apply to the Droplet",
-	  "DIGITALOCEAN_TAGS", "", 0, 0 },
-	{ "digitalocean-userdata", "string", "path to file with cloud-init user-data", "DIGITALOCEAN_USERDATA", "", 0, 0 },
+static const struct opt flags[] = {
+	{ "digitalocean-access-token", 0, OPT_STRING, NULL, "DIGITALOCEAN_ACCESS_TOKEN", "Digital Ocean access token",
+	  0, NULL, OPTF_REQUIRED | OPTF_SECRET },
+	{ "digitalocean-backups", 0, OPT_BOOL, NULL, "DIGITALOCEAN_BACKUPS", "enable backups for droplet", 0, NULL, 0 },
+	{ "digitalocean-image", 0, OPT_STRING, "ubuntu-24-04-x64", "DIGITALOCEAN_IMAGE", "Digital Ocean Image",
+	  0, NULL, 0 },
+	{ "digitalocean-ipv6", 0, OPT_BOOL, NULL, "DIGITALOCEAN_IPV6", "enable ipv6 for droplet", 0, NULL, 0 },
+	{ "digitalocean-monitoring", 0, OPT_BOOL, NULL, "DIGITALOCEAN_MONITORING", "enable monitoring for droplet",
+	  0, NULL, 0 },
+	{ "digitalocean-private-networking", 0, OPT_BOOL, NULL, "DIGITALOCEAN_PRIVATE_NETWORKING",
+	  "enable private networking for droplet", 0, NULL, 0 },
+	{ "digitalocean-region", 0, OPT_STRING, "nyc3", "DIGITALOCEAN_REGION", "Digital Ocean region", 0, NULL, 0 },
+	{ "digitalocean-size", 0, OPT_STRING, "s-1vcpu-1gb", "DIGITALOCEAN_SIZE", "Digital Ocean size", 0, NULL, 0 },
+	{ "digitalocean-ssh-key-fingerprint", 0, OPT_STRING, NULL, "DIGITALOCEAN_SSH_KEY_FINGERPRINT",
+	  "SSH key fingerprint", 0, NULL, 0 },
+	{ "digitalocean-ssh-key-path", 0, OPT_STRING, NULL, "DIGITALOCEAN_SSH_KEY_PATH", "SSH private key path ",
+	  0, NULL, 0 },
+	{ "digitalocean-ssh-port", 0, OPT_INT, "22", "DIGITALOCEAN_SSH_PORT", "SSH port", 0, NULL, 0 },
+	{ "digitalocean-ssh-user", 0, OPT_STRING, "root", "DIGITALOCEAN_SSH_USER", "SSH username", 0, NULL, 0 },
+	{ "digitalocean-tags", 0, OPT_STRING, NULL, "DIGITALOCEAN_TAGS",
+	  "comma-separated list of tags to apply to the Droplet", 0, NULL, 0 },
+	{ "digitalocean-userdata", 0, OPT_STRING, NULL, "DIGITALOCEAN_USERDATA", "path to file with cloud-init user-data",
+	  0, NULL, 0 },
 };
-
-static int failures, precreate_failed;
-
-/* ---- output ---- */
-
-static int write_all(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(1, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* One line, written at once. Takes v.  A caller gone (EPIPE) ends us: a
- * create nobody listens to must not go on making resources. */
-static void emit(json_t *v)
-{
-	struct strbuf sb = STRBUF_INIT;
-	dj_encode(v, 0, 0, &sb);
-	sb_addc(&sb, '\n');
-	if (write_all(sb.buf, sb.len) < 0)
-		_exit(DM_EXIT_FAIL);
-	sb_release(&sb);
-	json_decref(v);
-}
-
-static void emit_kv(const char *name, const char *key, json_t *val)
-{
-	json_t *v = json_object();
-	if (name)
-		dj_set_str(v, "Name", name);
-	dj_set(v, key, val);
-	emit(v);
-}
-
-static void emit_error(const char *name, const char *text)
-{
-	emit_kv(name, "Error", json_string(text));
-	failures++;
-}
-
-static void emit_log(const char *fmt, ...) ATTR_PRINTF(1, 2);
-static void emit_log(const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	emit_kv(NULL, "Log", json_string(sb.buf));
-	sb_release(&sb);
-}
-
-static void emit_ok(void) { emit_kv(NULL, "OK", json_true()); }
-
-/* {"Driver":{k: v, …}} with the pairs given (takes the values). */
-static void emit_driver(json_t *d) { emit_kv(NULL, "Driver", d); }
-
-static void do_describe(void)
-{
-	json_t *d = json_object(), *arr = json_array();
-	dj_set_str(d, "Name", "digitalocean");
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
-		json_t *f = json_object();
-		dj_set_str(f, "Name", flags[i].name);
-		dj_set_str(f, "Type", flags[i].type);
-		dj_set_str(f, "Usage", flags[i].usage);
-		dj_set_str(f, "EnvVar", flags[i].env);
-		if (!strcmp(flags[i].type, "int"))
-			dj_set_int(f, "Value", atol(flags[i].value));
-		else if (!strcmp(flags[i].type, "bool"))
-			dj_set_bool(f, "Value", 0);
-		else
-			dj_set_str(f, "Value", flags[i].value);
-		dj_set_bool(f, "Required", flags[i].required);
-		dj_set_bool(f, "Secret", flags[i].secret);
-		json_array_append_new(arr, f);
-	}
-	dj_set(d, "Flags", arr);
-	emit(d);
-}
 
 /* ---- the configuration: from "Flags" (set-config, precreate-check,
  * create) or from the saved Driver object (every other verb) ---- */
@@ -197,62 +113,34 @@ struct conf {
 	const char *ip;
 };
 
-static json_t *drv(json_t *host)
-{
-	json_t *d = json_object_get(host, "Driver");
-	return json_is_object(d) ? d : NULL;
-}
-
+/* The machine's name, "" when the record has none. */
 static const char *host_name(json_t *host)
 {
-	const char *n = dj_str(host, "Name", NULL);
-	return n && *n ? n : dj_str(drv(host), "MachineName", "");
-}
-
-static const char *fstr(json_t *fl, const char *name, const char *def)
-{
-	json_t *v = json_object_get(fl, name);
-	return json_is_string(v) ? json_string_value(v) : def;
-}
-
-static int fbool(json_t *fl, const char *name)
-{
-	json_t *v = json_object_get(fl, name);
-	int b = 0;
-	if (json_is_boolean(v))
-		return json_is_true(v);
-	if (json_is_string(v) && parse_bool(json_string_value(v), &b) == 0)
-		return b;
-	return 0;
+	const char *n = drv_host_name(host);
+	return n ? n : "";
 }
 
 static int conf_from_flags(json_t *host, struct conf *c)
 {
-	json_t *fl = json_object_get(host, "Flags"), *p = json_object_get(fl, "digitalocean-ssh-port");
+	json_t *fl = drv_host_flags(host);
 	memset(c, 0, sizeof(*c));
 	c->name = host_name(host);
-	c->store = dj_str(drv(host), "StorePath", "");
-	c->token = fstr(fl, "digitalocean-access-token", "");
-	c->image = fstr(fl, "digitalocean-image", "ubuntu-24-04-x64");
-	c->region = fstr(fl, "digitalocean-region", "nyc3");
-	c->size = fstr(fl, "digitalocean-size", "s-1vcpu-1gb");
-	c->fingerprint = fstr(fl, "digitalocean-ssh-key-fingerprint", "");
-	c->keypath = fstr(fl, "digitalocean-ssh-key-path", "");
-	c->user = fstr(fl, "digitalocean-ssh-user", "root");
-	c->tags = fstr(fl, "digitalocean-tags", "");
-	c->userdata = fstr(fl, "digitalocean-userdata", "");
-	c->backups = fbool(fl, "digitalocean-backups");
-	c->ipv6 = fbool(fl, "digitalocean-ipv6");
-	c->privnet = fbool(fl, "digitalocean-private-networking");
-	c->monitoring = fbool(fl, "digitalocean-monitoring");
-	c->port = 22;
-	if (json_is_integer(p))
-		c->port = (long)json_integer_value(p);
-	else if (json_is_string(p) && parse_long(json_string_value(p), 1, 65535, &c->port,
-	                                         "--digitalocean-ssh-port") < 0)
+	c->store = dj_str(drv_host_driver(host), "StorePath", "");
+	c->token = drv_flag_str(fl, "digitalocean-access-token");
+	c->image = drv_flag_str(fl, "digitalocean-image");
+	c->region = drv_flag_str(fl, "digitalocean-region");
+	c->size = drv_flag_str(fl, "digitalocean-size");
+	c->fingerprint = drv_flag_str(fl, "digitalocean-ssh-key-fingerprint");
+	c->keypath = drv_flag_str(fl, "digitalocean-ssh-key-path");
+	c->user = drv_flag_str(fl, "digitalocean-ssh-user");
+	c->tags = drv_flag_str(fl, "digitalocean-tags");
+	c->userdata = drv_flag_str(fl, "digitalocean-userdata");
+	c->backups = drv_flag_bool(fl, "digitalocean-backups");
+	c->ipv6 = drv_flag_bool(fl, "digitalocean-ipv6");
+	c->privnet = drv_flag_bool(fl, "digitalocean-private-networking");
+	c->monitoring = drv_flag_bool(fl, "digitalocean-monitoring");
+	if (drv_flag_int(fl, "digitalocean-ssh-port", 1, 65535, &c->port) < 0)
 		return -1;
-	if (c->port < 1 || c->port > 65535)
-		return dm_seterr("--digitalocean-ssh-port: %ld is not a port", c->port);
 	if (!*c->user)
 		c->user = "root";
 	if (!*c->token)
@@ -264,7 +152,7 @@ static int conf_from_flags(json_t *host, struct conf *c)
 
 static void conf_from_driver(json_t *host, struct conf *c)
 {
-	json_t *d = drv(host);
+	json_t *d = drv_host_driver(host);
 	memset(c, 0, sizeof(*c));
 	c->name = host_name(host);
 	c->store = dj_str(d, "StorePath", "");
@@ -395,13 +283,13 @@ static const char *map_state(const char *status)
 
 /* ---- set-config, precreate-check ---- */
 
-static void do_set_config(json_t *host)
+static void do_set_config(const char *verb, json_t *host)
 {
 	struct conf c;
 	json_t *d;
 	char *tag;
 	if (conf_from_flags(host, &c) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
 	tag = machine_tag(c.name);
@@ -425,8 +313,8 @@ static void do_set_config(json_t *host)
 	dj_set_bool(d, "Monitoring", c.monitoring);
 	dj_set_str(d, "Tags", c.tags);
 	dj_set_str(d, "MachineTag", tag);
-	emit_driver(d);
-	emit_ok();
+	drv_persist(d);
+	drv_ok();
 	free(tag);
 }
 
@@ -509,19 +397,18 @@ out:
 	return rc;
 }
 
-static void do_precreate(json_t *host)
+static void do_precreate(const char *verb, json_t *host)
 {
 	struct conf c;
 	if (conf_from_flags(host, &c) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
 	if (precreate_checks(&c) < 0) {
-		emit_error(NULL, dm_strerr());
-		precreate_failed = 1;
+		drv_precreate_error(dm_strerr());
 		return;
 	}
-	emit_ok();
+	drv_ok();
 }
 
 /* ---- create ---- */
@@ -557,7 +444,7 @@ static int create_key(const struct conf *c, const char *dir, long long *key_id)
 		d = json_object();
 		dj_set_int(d, "SSHKeyID", *key_id);
 		if (*c->keypath) {
-			emit_log("Importing SSH key...");
+			drv_log("Importing SSH key...");
 			keyfile = xasprintf("%s/id_rsa", dir);
 			pubfile = xasprintf("%s.pub", c->keypath);
 			char *dpub = xasprintf("%s/id_rsa.pub", dir);
@@ -571,12 +458,12 @@ static int create_key(const struct conf *c, const char *dir, long long *key_id)
 			}
 			dj_set_str(d, "SSHKeyPath", keyfile);
 		}
-		emit_driver(d);
+		drv_persist(d);
 		rc = 0;
 		goto out;
 	}
 
-	emit_log("Creating SSH key...");
+	drv_log("Creating SSH key...");
 	keyfile = xasprintf("%s/id_ed25519", dir);
 	pubfile = xasprintf("%s.pub", keyfile);
 	char *comment = machine_tag(c->name);
@@ -586,7 +473,7 @@ static int create_key(const struct conf *c, const char *dir, long long *key_id)
 		goto out;
 	d = json_object();
 	dj_set_str(d, "SSHKeyPath", keyfile);
-	emit_driver(d);
+	drv_persist(d);
 	if (sb_read_file(&pub, pubfile, 64 * 1024) < 0)
 		goto out;
 	sb_rtrim(&pub);
@@ -602,7 +489,7 @@ static int create_key(const struct conf *c, const char *dir, long long *key_id)
 	}
 	d = json_object();
 	dj_set_int(d, "SSHKeyID", *key_id);
-	emit_driver(d);
+	drv_persist(d);
 	rc = 0;
 out:
 	json_decref(out);
@@ -647,7 +534,7 @@ static int all_digits(const char *s)
 	return 1;
 }
 
-static void do_create(json_t *host)
+static void do_create(const char *verb, json_t *host)
 {
 	struct conf c;
 	json_t *req = NULL, *out = NULL, *d;
@@ -659,24 +546,24 @@ static void do_create(json_t *host)
 	const char *ip = NULL;
 
 	if (conf_from_flags(host, &c) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
 	if (!(dir = machine_dir(&c))) {
-		emit_error(NULL, "digitalocean: the host record has no StorePath/MachineName");
+		drv_error(NULL, "digitalocean: the host record has no StorePath/MachineName");
 		return;
 	}
 	tag = machine_tag(c.name);
 	if (*c.userdata && sb_read_file(&ud, c.userdata, 64 * 1024) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		goto out;
 	}
 	if (create_key(&c, dir, &key_id) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		goto out;
 	}
 
-	emit_log("Creating Digital Ocean droplet...");
+	drv_log("Creating Digital Ocean droplet...");
 	req = json_object();
 	dj_set_str(req, "name", c.name);
 	dj_set_str(req, "region", c.region);
@@ -695,45 +582,45 @@ static void do_create(json_t *host)
 		dj_set_str(req, "user_data", ud.buf);
 	dj_set(req, "tags", tag_list(&c, tag));
 	if (api_create(c.token, "/v2/droplets", req, &out) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		goto out;
 	}
 	id = dj_int(json_object_get(out, "droplet"), "id", 0);
 	if (id <= 0) {
-		emit_error(NULL, "POST /v2/droplets: the reply has no droplet.id");
+		drv_error(NULL, "POST /v2/droplets: the reply has no droplet.id");
 		goto out;
 	}
 	d = json_object();
 	dj_set_int(d, "DropletID", id);
-	emit_driver(d);
+	drv_persist(d);
 
-	emit_log("Waiting for IP address to be assigned to the Droplet...");
+	drv_log("Waiting for IP address to be assigned to the Droplet...");
 	sb_addf(&path, "/v2/droplets/%lld", id);
 	for (;;) {
 		json_decref(out);
 		out = NULL;
 		if (api(c.token, "GET", path.buf, NULL, &out, NULL) < 0) {
-			emit_error(NULL, dm_strerr());
+			drv_error(NULL, dm_strerr());
 			goto out;
 		}
 		json_t *drop = json_object_get(out, "droplet");
 		if (!strcmp(dj_str(drop, "status", ""), "archive")) {
-			emit_error(NULL, "the droplet was archived while it was being created");
+			drv_error(NULL, "the droplet was archived while it was being created");
 			goto out;
 		}
 		if ((ip = public_v4(drop)))
 			break;
 		if (now_ms() + poll > deadline) {
-			emit_error(NULL, "timed out waiting for the droplet's public IP address");
+			drv_error(NULL, "timed out waiting for the droplet's public IP address");
 			goto out;
 		}
 		sleep_ms(poll);
 	}
 	d = json_object();
 	dj_set_str(d, "IPAddress", ip);
-	emit_driver(d);
-	emit_log("Created droplet ID %lld, IP address %s", id, ip);
-	emit_ok();
+	drv_persist(d);
+	drv_log("Created droplet ID %lld, IP address %s", id, ip);
+	drv_ok();
 out:
 	json_decref(req);
 	json_decref(out);
@@ -794,9 +681,9 @@ static void do_power(json_t *host, const char *type)
 	struct conf c;
 	conf_from_driver(host, &c);
 	if (power(&c, type) < 0)
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 	else
-		emit_ok();
+		drv_ok();
 }
 
 /* ---- remove ---- */
@@ -878,7 +765,7 @@ static void note_err(char **err)
 		*err = xstrdup(dm_strerr());
 }
 
-static void do_remove(json_t *host)
+static void do_remove(const char *verb, json_t *host)
 {
 	struct conf c;
 	struct strvec ids = STRVEC_INIT, keys = STRVEC_INIT;
@@ -890,9 +777,9 @@ static void do_remove(json_t *host)
 	if (!*c.token) {
 		/* nothing was ever created with this record */
 		if (c.droplet_id || c.key_id)
-			emit_error(NULL, "digitalocean: the machine has resources but no access token");
+			drv_error(NULL, "digitalocean: the machine has resources but no access token");
 		else
-			emit_ok();
+			drv_ok();
 		return;
 	}
 	tag = machine_tag(c.name);
@@ -915,7 +802,7 @@ static void do_remove(json_t *host)
 	for (size_t i = 0; i < ids.n; i++) {
 		if (atoll(ids.v[i]) == c.droplet_id)
 			continue;
-		emit_log("Removing droplet %s (tagged %s)", ids.v[i], tag);
+		drv_log("Removing droplet %s (tagged %s)", ids.v[i], tag);
 		sb_reset(&path);
 		sb_addf(&path, "/v2/droplets/%s", ids.v[i]);
 		if (delete_ok(c.token, path.buf) < 0) {
@@ -950,9 +837,9 @@ static void do_remove(json_t *host)
 		free(pubfile);
 	}
 	if (err)
-		emit_error(NULL, err);
+		drv_error(NULL, err);
 	else
-		emit_ok();
+		drv_ok();
 	free(err);
 	sv_clear(&ids);
 	sv_clear(&keys);
@@ -964,25 +851,18 @@ static void do_remove(json_t *host)
 
 /* ---- ssh-info, ip ---- */
 
-static void do_ssh_info(json_t *host)
+static void do_ssh_info(const char *verb, json_t *host)
 {
 	struct conf c;
-	json_t *s;
 	char *dir, *kh;
 	conf_from_driver(host, &c);
 	if (!*c.ip) {
-		emit_error(NULL, "IP address is not set");
+		drv_error(NULL, "IP address is not set");
 		return;
 	}
 	dir = machine_dir(&c);
 	kh = dir ? xasprintf("%s/known_hosts", dir) : xstrdup("");
-	s = json_object();
-	dj_set_str(s, "Host", c.ip);
-	dj_set_int(s, "Port", c.port);
-	dj_set_str(s, "User", c.user);
-	dj_set_str(s, "KeyPath", c.keypath);
-	dj_set_str(s, "KnownHosts", kh);
-	emit_kv(NULL, "SSH", s);
+	drv_answer_ssh(c.ip, c.port, c.user, c.keypath, kh);
 	free(dir);
 	free(kh);
 }
@@ -1031,7 +911,7 @@ static void answer_droplet(struct batch *b, struct bhost *h, json_t *drop)
 			free(u);
 		}
 	}
-	emit(a);
+	drv_emit(a);
 	h->done = 1;
 }
 
@@ -1058,9 +938,9 @@ static void batch_read(const char *verb, json_t **hosts, size_t n)
 	if (!strcmp(verb, "ip")) {
 		for (size_t i = 0; i < n; i++) {
 			if (*b.h[i].c.ip)
-				emit_kv(b.h[i].c.name, "IP", json_string(b.h[i].c.ip));
+				drv_answer(b.h[i].c.name, "IP", json_string(b.h[i].c.ip));
 			else
-				emit_error(b.h[i].c.name, "IP address is not set");
+				drv_error(b.h[i].c.name, "IP address is not set");
 		}
 		free(b.h);
 		return;
@@ -1071,9 +951,9 @@ static void batch_read(const char *verb, json_t **hosts, size_t n)
 			continue;
 		if (!*h->c.token || h->c.droplet_id <= 0) {
 			if (!strcmp(verb, "state") && h->c.droplet_id <= 0 && *h->c.token)
-				emit_kv(h->c.name, "State", json_string(""));   /* not created yet */
+				drv_answer(h->c.name, "State", json_string(""));   /* not created yet */
 			else
-				emit_error(h->c.name, !*h->c.token ? "digitalocean: no access token in the machine's configuration"
+				drv_error(h->c.name, !*h->c.token ? "digitalocean: no access token in the machine's configuration"
 				                                    : "the machine has no droplet");
 			h->done = 1;
 			continue;
@@ -1085,7 +965,7 @@ static void batch_read(const char *verb, json_t **hosts, size_t n)
 			char *m = xstrdup(dm_strerr());
 			for (size_t k = i; k < n; k++)
 				if (!b.h[k].done && !strcmp(b.h[k].c.token, b.token)) {
-					emit_error(b.h[k].c.name, m);
+					drv_error(b.h[k].c.name, m);
 					b.h[k].done = 1;
 				}
 			free(m);
@@ -1107,10 +987,10 @@ static void batch_read(const char *verb, json_t **hosts, size_t n)
 				dj_set_str(a, "Name", o->c.name);
 				dj_set_str(a, "State", "Error");
 				dj_set_str(a, "Error", dm_strerr());
-				emit(a);
+				drv_emit(a);
 				o->done = 1;
 			} else {
-				emit_error(o->c.name, dm_strerr());
+				drv_error(o->c.name, dm_strerr());
 				o->done = 1;
 			}
 			json_decref(out);
@@ -1122,92 +1002,37 @@ static void batch_read(const char *verb, json_t **hosts, size_t n)
 
 /* ---- main ---- */
 
-static int read_hosts(json_t ***out, size_t *n)
+static void do_power_verb(const char *verb, json_t *host)
 {
-	struct strbuf line = STRBUF_INIT, all = STRBUF_INIT;
-	json_t **v = NULL;
-	size_t k = 0;
-	if (sb_read_fd(&all, 0, 64u << 20) < 0)
-		return -1;
-	for (char *p = all.buf; *p;) {
-		char *e = strchr(p, '\n');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (strspn(p, " \t\r") < len) {
-			json_t *h;
-			if (dj_parse(p, len, &h) < 0) {
-				sb_release(&all);
-				for (size_t i = 0; i < k; i++)
-					json_decref(v[i]);
-				free(v);
-				return -1;
-			}
-			v = xrealloc(v, (k + 1) * sizeof(*v));
-			v[k++] = h;
-		}
-		p += len + (e ? 1 : 0);
-	}
-	sb_release(&all);
-	sb_release(&line);
-	*out = v;
-	*n = k;
-	return 0;
+	static const struct { const char *verb, *action; } actions[] = {
+		{ "start", "power_on" }, { "stop", "shutdown" }, { "restart", "reboot" }, { "kill", "power_off" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(actions); i++)
+		if (!strcmp(verb, actions[i].verb))
+			do_power(host, actions[i].action);
 }
+
+static const struct drv_verb verbs[] = {
+	{ "set-config", do_set_config, NULL },
+	{ "precreate-check", do_precreate, NULL },
+	{ "create", do_create, NULL },
+	{ "remove", do_remove, NULL },
+	{ "start", do_power_verb, NULL },
+	{ "stop", do_power_verb, NULL },
+	{ "restart", do_power_verb, NULL },
+	{ "kill", do_power_verb, NULL },
+	{ "state", NULL, batch_read },
+	{ "url", NULL, batch_read },
+	{ "ip", NULL, batch_read },
+	{ "ssh-info", do_ssh_info, NULL },
+};
+
+static const struct drv_spec spec = { "digitalocean", flags, ARRAY_SIZE(flags), verbs, ARRAY_SIZE(verbs) };
 
 int main(int argc, char **argv)
 {
-	json_t **hosts = NULL;
-	size_t n = 0;
-	const char *verb;
-
-	dm_init(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	/* our caller gone: stop, do not go on making resources for nobody */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (argc != 2) {
-		dm_warnx("usage: dm-driver-digitalocean VERB < host.json");
-		return DM_EXIT_USAGE;
-	}
-	verb = argv[1];
-	if (!strcmp(verb, "describe")) {
-		do_describe();
-		return dm_finish(0);
-	}
-	if (read_hosts(&hosts, &n) < 0) {
-		emit_error(NULL, dm_strerr());
-		return dm_finish(DM_EXIT_FAIL);
-	}
-	if (!strcmp(verb, "state") || !strcmp(verb, "url") || !strcmp(verb, "ip")) {
-		batch_read(verb, hosts, n);
-	} else if (n != 1) {
-		emit_error(NULL, "digitalocean: expected one host record on stdin");
-	} else if (!strcmp(verb, "set-config")) {
-		do_set_config(hosts[0]);
-	} else if (!strcmp(verb, "precreate-check")) {
-		do_precreate(hosts[0]);
-	} else if (!strcmp(verb, "create")) {
-		do_create(hosts[0]);
-	} else if (!strcmp(verb, "start")) {
-		do_power(hosts[0], "power_on");
-	} else if (!strcmp(verb, "stop")) {
-		do_power(hosts[0], "shutdown");
-	} else if (!strcmp(verb, "restart")) {
-		do_power(hosts[0], "reboot");
-	} else if (!strcmp(verb, "kill")) {
-		do_power(hosts[0], "power_off");
-	} else if (!strcmp(verb, "remove")) {
-		do_remove(hosts[0]);
-	} else if (!strcmp(verb, "ssh-info")) {
-		do_ssh_info(hosts[0]);
-	} else {
-		emit_error(NULL, "digitalocean: unknown verb");
-		for (size_t i = 0; i < n; i++)
-			json_decref(hosts[i]);
-		free(hosts);
-		dm_finish(DM_EXIT_USAGE);
-		return DM_EXIT_USAGE;
-	}
-	for (size_t i = 0; i < n; i++)
-		json_decref(hosts[i]);
-	free(hosts);
-	return dm_finish(precreate_failed ? DM_EXIT_PRECREATE : failures ? DM_EXIT_FAIL : 0);
+	return drv_main(&spec, argc, argv);
 }

@@ -60,6 +60,7 @@
 #include <unistd.h>
 
 #include "dm.h"
+#include "drvkit.h"
 #include "gauth.h"
 #include "http.h"
 #include "json.h"
@@ -74,159 +75,44 @@
 #define LABEL_KEY "dm-machine"
 #define OP_TIMEOUT_MS (10 * 60 * 1000)
 
-static const struct {
-	const char *name, *type, *usage, *env, *value;
-	int secret;
-} flags[] = {
-	{ "google-address", "string", "GCE Instance External IP", "GOOGLE_ADDRESS", "", 0 },
-	{ "google-auth-token", "string", "OAuth2 access token (instead of Application Default Credentials)",
-	  "GOOGLE_AUTH_TOKEN", "", 1 },
-	{ "google-disk-size", "int", "GCE Instance Disk Size (in GB)", "GOOGLE_DISK_SIZE", "10", 0 },
-	{ "google-disk-type", "string", "GCE Instance Disk type", "GOOGLE_DISK_TYPE", "pd-standard", 0 },
-	{ "google-machine-image", "string", "GCE Machine Image Absolute URL", "GOOGLE_MACHINE_IMAGE", DEFAULT_IMAGE, 0 },
-	{ "google-machine-type", "string", "GCE Machine Type", "GOOGLE_MACHINE_TYPE", "n1-standard-1", 0 },
-	{ "google-network", "string", "Specify network in which to provision vm", "GOOGLE_NETWORK", "default", 0 },
-	{ "google-open-port", "stringslice", "Make the specified port number accessible from the Internet, e.g, 8080/tcp",
-	  "", "", 0 },
-	{ "google-preemptible", "bool", "GCE Instance Preemptibility", "GOOGLE_PREEMPTIBLE", "", 0 },
-	{ "google-project", "string", "GCE Project", "GOOGLE_PROJECT", "", 0 },
-	{ "google-scopes", "string", "GCE Scopes (comma-separated if multiple scopes)", "GOOGLE_SCOPES",
-	  DEFAULT_SCOPES, 0 },
-	{ "google-service-account", "string", "GCE Service Account for the VM (email address)",
-	  "GOOGLE_SERVICE_ACCOUNT", "default", 0 },
-	{ "google-subnetwork", "string", "Specify subnetwork in which to provision vm", "GOOGLE_SUBNETWORK", "", 0 },
-	{ "google-tags", "string", "GCE Instance Tags (comma-separated)", "GOOGLE_TAGS", "", 0 },
-	{ "google-use-existing", "bool", "Don't create a new VM, use an existing one", "GOOGLE_USE_EXISTING", "", 0 },
-	{ "google-use-internal-ip", "bool", "Use internal GCE Instance IP rather than public one",
-	  "GOOGLE_USE_INTERNAL_IP", "", 0 },
-	{ "google-use-internal-ip-only", "bool", "Configure GCE instance to not have an external IP address",
-	  "GOOGLE_USE_INTERNAL_IP_ONLY", "", 0 },
-	{ "google-username", "string", "GCE User Name", "GOOGLE_USERNAME", "docker-user", 0 },
-	{ "google-zone", "string", "GCE Zone", "GOOGLE_ZONE", "us-central1-a", 0 },
+static const struct opt flags[] = {
+	{ "google-address", 0, OPT_STRING, NULL, "GOOGLE_ADDRESS", "GCE Instance External IP", 0, NULL, 0 },
+	{ "google-auth-token", 0, OPT_STRING, NULL, "GOOGLE_AUTH_TOKEN",
+	  "OAuth2 access token (instead of Application Default Credentials)", 0, NULL, OPTF_SECRET },
+	{ "google-disk-size", 0, OPT_INT, "10", "GOOGLE_DISK_SIZE",
+	  "GCE Instance Disk Size (in GB)", 0, NULL, 0 },
+	{ "google-disk-type", 0, OPT_STRING, "pd-standard", "GOOGLE_DISK_TYPE",
+	  "GCE Instance Disk type", 0, NULL, 0 },
+	{ "google-machine-image", 0, OPT_STRING, DEFAULT_IMAGE, "GOOGLE_MACHINE_IMAGE",
+	  "GCE Machine Image Absolute URL", 0, NULL, 0 },
+	{ "google-machine-type", 0, OPT_STRING, "n1-standard-1", "GOOGLE_MACHINE_TYPE",
+	  "GCE Machine Type", 0, NULL, 0 },
+	{ "google-network", 0, OPT_STRING, "default", "GOOGLE_NETWORK",
+	  "Specify network in which to provision vm", 0, NULL, 0 },
+	{ "google-open-port", 0, OPT_SLICE, NULL, NULL,
+	  "Make the specified port number accessible from the Internet, e.g, 8080/tcp", 0, NULL, 0 },
+	{ "google-preemptible", 0, OPT_BOOL, NULL, "GOOGLE_PREEMPTIBLE",
+	  "GCE Instance Preemptibility", 0, NULL, 0 },
+	{ "google-project", 0, OPT_STRING, NULL, "GOOGLE_PROJECT", "GCE Project", 0, NULL, OPTF_REQUIRED },
+	{ "google-scopes", 0, OPT_STRING, DEFAULT_SCOPES, "GOOGLE_SCOPES",
+	  "GCE Scopes (comma-separated if multiple scopes)", 0, NULL, 0 },
+	{ "google-service-account", 0, OPT_STRING, "default", "GOOGLE_SERVICE_ACCOUNT",
+	  "GCE Service Account for the VM (email address)", 0, NULL, 0 },
+	{ "google-subnetwork", 0, OPT_STRING, NULL, "GOOGLE_SUBNETWORK",
+	  "Specify subnetwork in which to provision vm", 0, NULL, 0 },
+	{ "google-tags", 0, OPT_STRING, NULL, "GOOGLE_TAGS",
+	  "GCE Instance Tags (comma-separated)", 0, NULL, 0 },
+	{ "google-use-existing", 0, OPT_BOOL, NULL, "GOOGLE_USE_EXISTING",
+	  "Don't create a new VM, use an existing one", 0, NULL, 0 },
+	{ "google-use-internal-ip", 0, OPT_BOOL, NULL, "GOOGLE_USE_INTERNAL_IP",
+	  "Use internal GCE Instance IP rather than public one", 0, NULL, 0 },
+	{ "google-use-internal-ip-only", 0, OPT_BOOL, NULL, "GOOGLE_USE_INTERNAL_IP_ONLY",
+	  "Configure GCE instance to not have an external IP address", 0, NULL, 0 },
+	{ "google-username", 0, OPT_STRING, "docker-user", "GOOGLE_USERNAME", "GCE User Name", 0, NULL, 0 },
+	{ "google-zone", 0, OPT_STRING, "us-central1-a", "GOOGLE_ZONE", "GCE Zone", 0, NULL, 0 },
 };
 
-static int failures, precreate_failed;
-
-/* ---- output ---- */
-
-static int write_all(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(1, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* One line, written at once.  Takes v. */
-static void emit(json_t *v)
-{
-	struct strbuf sb = STRBUF_INIT;
-	dj_encode(v, 0, 0, &sb);
-	sb_addc(&sb, '\n');
-	write_all(sb.buf, sb.len);
-	sb_release(&sb);
-	json_decref(v);
-}
-
-static void emit_kv(const char *name, const char *key, json_t *val)
-{
-	json_t *v = json_object();
-	if (name)
-		dj_set_str(v, "Name", name);
-	dj_set(v, key, val);
-	emit(v);
-}
-
-static void emit_error(const char *name, const char *text)
-{
-	emit_kv(name, "Error", json_string(text));
-	failures++;
-}
-
-static void emit_log(const char *text) { emit_kv(NULL, "Log", json_string(text)); }
-static void emit_ok(void) { emit_kv(NULL, "OK", json_true()); }
-static void emit_driver(json_t *d) { emit_kv(NULL, "Driver", json_incref(d)); }
-
-static void emit_logf(const char *fmt, ...) ATTR_PRINTF(1, 2);
-static void emit_logf(const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	emit_log(sb.buf);
-	sb_release(&sb);
-}
-
-static void do_describe(void)
-{
-	json_t *d = json_object(), *arr = json_array();
-	dj_set_str(d, "Name", "google");
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
-		json_t *f = json_object();
-		dj_set_str(f, "Name", flags[i].name);
-		dj_set_str(f, "Type", flags[i].type);
-		dj_set_str(f, "Usage", flags[i].usage);
-		dj_set_str(f, "EnvVar", flags[i].env);
-		if (!strcmp(flags[i].type, "int"))
-			dj_set_int(f, "Value", atol(flags[i].value));
-		else if (!strcmp(flags[i].type, "bool"))
-			dj_set_bool(f, "Value", 0);
-		else if (!strcmp(flags[i].type, "stringslice"))
-			dj_set(f, "Value", json_array());
-		else
-			dj_set_str(f, "Value", flags[i].value);
-		dj_set_bool(f, "Required", !strcmp(flags[i].name, "google-project"));
-		dj_set_bool(f, "Secret", flags[i].secret);
-		json_array_append_new(arr, f);
-	}
-	dj_set(d, "Flags", arr);
-	emit(d);
-}
-
 /* ---- the host record ---- */
-
-static json_t *drv(json_t *host)
-{
-	json_t *d = json_object_get(host, "Driver");
-	return json_is_object(d) ? d : NULL;
-}
-
-static const char *host_label(json_t *host)
-{
-	const char *n = dj_str(host, "Name", NULL);
-	return n ? n : dj_str(drv(host), "MachineName", NULL);
-}
-
-static const char *flag_str(json_t *fl, const char *name)
-{
-	json_t *v = json_object_get(fl, name);
-	if (json_is_string(v))
-		return json_string_value(v);
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-		if (!strcmp(flags[i].name, name))
-			return flags[i].value;
-	return "";
-}
-
-static int flag_bool(json_t *fl, const char *name)
-{
-	json_t *v = json_object_get(fl, name);
-	int b = 0;
-	if (json_is_boolean(v))
-		return json_is_true(v);
-	if (json_is_string(v) && parse_bool(json_string_value(v), &b) == 0)
-		return b;
-	return 0;
-}
 
 /* Label values: lowercase letters, digits, '-' and '_', at most 63 characters. */
 static void label_value(const char *name, char out[64])
@@ -271,78 +157,69 @@ static int parse_port(const char *spec, char port[16], char proto[8])
  * the record; NULL with the error set (0.16.2's words) on a bad flag. */
 static json_t *config_from_flags(json_t *host)
 {
-	json_t *fl = json_object_get(host, "Flags"), *in = drv(host), *d, *v, *ports;
-	const char *project = flag_str(fl, "google-project"), *k;
-	json_t *dsz = json_object_get(fl, "google-disk-size");
-	long long disk = json_is_integer(dsz) ? json_integer_value(dsz) : 10;
-	size_t i;
+	json_t *fl = drv_host_flags(host), *in = drv_host_driver(host), *d, *ports;
+	const char *project = drv_flag_str(fl, "google-project");
+	struct strvec open = STRVEC_INIT;
+	long disk;
 
 	if (!*project) {
 		dm_seterr("no Google Cloud Project name specified (--google-project)");
 		return NULL;
 	}
-	if (json_is_string(dsz)) {
-		long x;
-		if (parse_long(json_string_value(dsz), 1, 65536, &x, "--google-disk-size") < 0)
-			return NULL;
-		disk = x;
-	}
-	if (disk < 1) {
-		dm_seterr("--google-disk-size: must be at least 1 (GB)");
+	if (drv_flag_int(fl, "google-disk-size", 1, 65536, &disk) < 0)
 		return NULL;
-	}
+	drv_flag_slice(fl, "google-open-port", &open);
 	ports = json_array();
-	json_array_foreach(json_object_get(fl, "google-open-port"), i, v) {
+	for (size_t i = 0; i < open.n; i++) {
 		char p[16], pr[8];
-		if (!json_is_string(v) || parse_port(json_string_value(v), p, pr) < 0) {
+		if (parse_port(open.v[i], p, pr) < 0) {
 			json_decref(ports);
+			sv_clear(&open);
 			return NULL;
 		}
-		json_array_append(ports, v);
+		json_array_append_new(ports, json_string(open.v[i]));
 	}
+	sv_clear(&open);
 	d = json_object();
 	/* BaseDriver, then the google fields in 0.16.2's order, then ours */
 	dj_set_str(d, "IPAddress", dj_str(in, "IPAddress", ""));
-	dj_set_str(d, "MachineName", dj_str(in, "MachineName", host_label(host) ? host_label(host) : ""));
-	dj_set_str(d, "SSHUser", flag_str(fl, "google-username"));
+	dj_set_str(d, "MachineName", dj_str(in, "MachineName", drv_host_name(host) ? drv_host_name(host) : ""));
+	dj_set_str(d, "SSHUser", drv_flag_str(fl, "google-username"));
 	dj_set_int(d, "SSHPort", 22);
 	dj_set_str(d, "SSHKeyPath", dj_str(in, "SSHKeyPath", ""));
 	dj_set_str(d, "StorePath", dj_str(in, "StorePath", ""));
 	dj_set_bool(d, "SwarmMaster", dj_bool(in, "SwarmMaster", 0));
 	dj_set_str(d, "SwarmHost", dj_str(in, "SwarmHost", ""));
 	dj_set_str(d, "SwarmDiscovery", dj_str(in, "SwarmDiscovery", ""));
-	dj_set_str(d, "Zone", flag_str(fl, "google-zone"));
-	dj_set_str(d, "MachineType", flag_str(fl, "google-machine-type"));
-	dj_set_str(d, "MachineImage", flag_str(fl, "google-machine-image"));
-	dj_set_str(d, "DiskType", flag_str(fl, "google-disk-type"));
-	dj_set_str(d, "Address", flag_str(fl, "google-address"));
-	dj_set_str(d, "Network", flag_str(fl, "google-network"));
-	dj_set_str(d, "Subnetwork", flag_str(fl, "google-subnetwork"));
-	dj_set_bool(d, "Preemptible", flag_bool(fl, "google-preemptible"));
-	dj_set_bool(d, "UseInternalIP", flag_bool(fl, "google-use-internal-ip") ||
-	                                 flag_bool(fl, "google-use-internal-ip-only"));
-	dj_set_bool(d, "UseInternalIPOnly", flag_bool(fl, "google-use-internal-ip-only"));
-	dj_set_str(d, "Scopes", flag_str(fl, "google-scopes"));
+	dj_set_str(d, "Zone", drv_flag_str(fl, "google-zone"));
+	dj_set_str(d, "MachineType", drv_flag_str(fl, "google-machine-type"));
+	dj_set_str(d, "MachineImage", drv_flag_str(fl, "google-machine-image"));
+	dj_set_str(d, "DiskType", drv_flag_str(fl, "google-disk-type"));
+	dj_set_str(d, "Address", drv_flag_str(fl, "google-address"));
+	dj_set_str(d, "Network", drv_flag_str(fl, "google-network"));
+	dj_set_str(d, "Subnetwork", drv_flag_str(fl, "google-subnetwork"));
+	dj_set_bool(d, "Preemptible", drv_flag_bool(fl, "google-preemptible"));
+	dj_set_bool(d, "UseInternalIP", drv_flag_bool(fl, "google-use-internal-ip") ||
+	                                 drv_flag_bool(fl, "google-use-internal-ip-only"));
+	dj_set_bool(d, "UseInternalIPOnly", drv_flag_bool(fl, "google-use-internal-ip-only"));
+	dj_set_str(d, "Scopes", drv_flag_str(fl, "google-scopes"));
 	dj_set_int(d, "DiskSize", disk);
 	dj_set_str(d, "Project", project);
-	dj_set_str(d, "Tags", flag_str(fl, "google-tags"));
-	dj_set_bool(d, "UseExisting", flag_bool(fl, "google-use-existing"));
+	dj_set_str(d, "Tags", drv_flag_str(fl, "google-tags"));
+	dj_set_bool(d, "UseExisting", drv_flag_bool(fl, "google-use-existing"));
 	dj_set(d, "OpenPorts", ports);
-	dj_set_str(d, "ServiceAccount", flag_str(fl, "google-service-account"));
-	dj_set_str(d, "AuthToken", flag_str(fl, "google-auth-token"));
-	if (in)
-		json_object_foreach(in, k, v)
-			if (!json_object_get(d, k))
-				dj_set(d, k, json_incref(v));
+	dj_set_str(d, "ServiceAccount", drv_flag_str(fl, "google-service-account"));
+	dj_set_str(d, "AuthToken", drv_flag_str(fl, "google-auth-token"));
+	drv_merge_missing(d, in);
 	return d;
 }
 
 /* The Driver object to work with: from Flags when given, else the record's. New reference. */
 static json_t *config_of(json_t *host)
 {
-	if (json_is_object(json_object_get(host, "Flags")))
+	if (drv_host_flags(host))
 		return config_from_flags(host);
-	json_t *d = drv(host);
+	json_t *d = drv_host_driver(host);
 	if (!d || !*dj_str(d, "Project", "")) {
 		dm_seterr("no Google Cloud Project name specified (--google-project)");
 		return NULL;
@@ -602,7 +479,7 @@ static int check_exists(struct gce *g, const char *path, const char *fmt, const 
 	return -1;
 }
 
-static void do_precreate(json_t *host)
+static void do_precreate(const char *verb, json_t *host)
 {
 	json_t *d = config_of(host), *o = NULL;
 	struct gce g;
@@ -610,18 +487,17 @@ static void do_precreate(json_t *host)
 	int r;
 
 	if (!d) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
 	gce_init(&g, d);
-	precreate_failed = 1;
-	emit_log("Check that the project exists");
+	drv_log("Check that the project exists");
 	p = xasprintf("projects/%s", g.project);
 	r = check_exists(&g, p, "Project with ID \"%s\" not found.", g.project);
 	free(p);
 	if (r < 0)
 		goto fail;
-	emit_log("Check if the instance already exists");
+	drv_log("Check if the instance already exists");
 	p = instance_path(d, NULL);
 	r = api_get(&g, p, &o);
 	free(p);
@@ -653,25 +529,24 @@ static void do_precreate(json_t *host)
 		if (r < 0)
 			goto fail;
 	}
-	precreate_failed = 0;
-	emit_ok();
+	drv_ok();
 	goto out;
 fail:
-	emit_error(NULL, dm_strerr());
+	drv_precreate_error(dm_strerr());
 out:
 	gce_free(&g);
 	json_decref(d);
 }
 
-static void do_set_config(json_t *host)
+static void do_set_config(const char *verb, json_t *host)
 {
 	json_t *d = config_from_flags(host);
 	if (!d) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
-	emit_driver(d);
-	emit_ok();
+	drv_persist(json_incref(d));
+	drv_ok();
 	json_decref(d);
 }
 
@@ -749,12 +624,12 @@ static int ensure_firewall(struct gce *g, json_t *host, json_t *d)
 	dj_set_str(body, "network", net);
 	free(net);
 	if (r == 1) {
-		emit_log("Creating firewall rule");
+		drv_log("Creating firewall rule");
 		char *ins = xasprintf("projects/%s/global/firewalls", g->project);
 		rc = api_op(g, "POST", ins, body, 0);
 		free(ins);
 	} else {
-		emit_log("Updating firewall rule");
+		drv_log("Updating firewall rule");
 		rc = api_op(g, "PUT", path, body, 0);
 	}
 	json_decref(body);
@@ -915,18 +790,7 @@ static int refresh_ip(struct gce *g, json_t *d)
 	return 0;
 }
 
-static char *machine_dir(json_t *host, json_t *d)
-{
-	const char *store = dj_str(d, "StorePath", "");
-	const char *name = host_label(host);
-	if (!*store)
-		store = dj_str(dj_path(host, "HostOptions.AuthOptions"), "StorePath", "");
-	if (!*store || !name)
-		return NULL;
-	return xasprintf("%s/machines/%s", store, name);
-}
-
-static void do_create(json_t *host)
+static void do_create(const char *verb, json_t *host)
 {
 	json_t *d = config_of(host), *op = NULL, *body = NULL;
 	struct gce g;
@@ -935,23 +799,23 @@ static void do_create(json_t *host)
 	long st;
 
 	if (!d) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
 	gce_init(&g, d);
 	user = dj_str(d, "SSHUser", "docker-user");
-	dir = machine_dir(host, d);
+	dir = drv_machine_dir(host);
 	if (!dir) {
-		emit_error(NULL, "google: the host record has no StorePath/Name");
+		drv_error(NULL, "google: the host record has no StorePath/Name");
 		goto out;
 	}
 	key = xasprintf("%s/id_rsa", dir);
 	pubpath = xasprintf("%s.pub", key);
-	emit_log("Generating SSH Key");
+	drv_log("Generating SSH Key");
 	if (access(key, F_OK) < 0 && ssh_keygen(key, "rsa", user) < 0)
 		goto fail;
 	dj_set_str(d, "SSHKeyPath", key);
-	emit_driver(d);
+	drv_persist(json_incref(d));
 	if (!(pub = pubkey_of(pubpath)))
 		goto fail;
 	keys = xasprintf("%s:%s %s", user, pub, user);
@@ -979,7 +843,7 @@ static void do_create(json_t *host)
 		dj_set(md, "items", items);
 		int running = !strcmp(dj_str(inst, "status", ""), "RUNNING");
 		json_decref(inst);
-		emit_log("Uploading SSH Key");
+		drv_log("Uploading SSH Key");
 		p = instance_path(d, "setMetadata");
 		int r = api_op(&g, "POST", p, md, 0);
 		free(p);
@@ -987,7 +851,7 @@ static void do_create(json_t *host)
 		if (r < 0)
 			goto fail;
 		if (!running) {
-			emit_log("Starting instance");
+			drv_log("Starting instance");
 			p = instance_path(d, "start");
 			r = api_op(&g, "POST", p, NULL, 0);
 			free(p);
@@ -997,7 +861,7 @@ static void do_create(json_t *host)
 	} else {
 		if (*dj_str(d, "Address", "") && !(natip = static_address(&g, d)))
 			goto fail;
-		emit_log("Creating instance");
+		drv_log("Creating instance");
 		body = insert_body(&g, d, keys, natip);
 		p = xasprintf("projects/%s/zones/%s/instances", g.project, dj_str(d, "Zone", ""));
 		int r = api(&g, "POST", p, body, &op, &st);
@@ -1007,20 +871,20 @@ static void do_create(json_t *host)
 		/* the instance exists from now on: checkpoint it with its operation */
 		dj_set_str(d, "InstanceName", dj_str(d, "MachineName", ""));
 		dj_set_str(d, "Operation", dj_str(op, "name", ""));
-		emit_driver(d);
-		emit_log("Waiting for Instance");
+		drv_persist(json_incref(d));
+		drv_log("Waiting for Instance");
 		if (wait_op(&g, op) < 0)
 			goto fail;
 		json_object_del(d, "Operation");
 	}
 	if (refresh_ip(&g, d) < 0)
 		goto fail;
-	emit_logf("IP address: %s", dj_str(d, "IPAddress", ""));
-	emit_driver(d);
-	emit_ok();
+	drv_log("IP address: %s", dj_str(d, "IPAddress", ""));
+	drv_persist(json_incref(d));
+	drv_ok();
 	goto out;
 fail:
-	emit_error(NULL, dm_strerr());
+	drv_error(NULL, dm_strerr());
 out:
 	json_decref(op);
 	json_decref(body);
@@ -1031,7 +895,7 @@ out:
 
 /* ---- power ---- */
 
-static void do_power(json_t *host, const char *verb)
+static void do_power(const char *verb, json_t *host)
 {
 	json_t *d = config_of(host);
 	struct gce g;
@@ -1039,23 +903,23 @@ static void do_power(json_t *host, const char *verb)
 	char *p;
 
 	if (!d) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
 	gce_init(&g, d);
 	p = instance_path(d, call);
 	if (api_op(&g, "POST", p, NULL, 0) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 	} else {
 		/* an ephemeral external IP changes across stop/start */
 		if (!strcmp(verb, "start") || !strcmp(verb, "restart")) {
 			const char *old = dj_str(d, "IPAddress", "");
 			char *was = xstrdup(old);
 			if (refresh_ip(&g, d) == 0 && strcmp(was, dj_str(d, "IPAddress", "")))
-				emit_driver(d);
+				drv_persist(json_incref(d));
 			free(was);
 		}
-		emit_ok();
+		drv_ok();
 	}
 	free(p);
 	gce_free(&g);
@@ -1079,7 +943,7 @@ static int delete_labelled(struct gce *g, json_t *d, const char *what, const cha
 		rc = -1;
 	json_array_foreach(json_object_get(list, "items"), i, it) {
 		char *p = zone_path(d, what, dj_str(it, "name", ""));
-		emit_logf("Deleting leftover %s %s", !strcmp(what, "disks") ? "disk" : "instance", dj_str(it, "name", ""));
+		drv_log("Deleting leftover %s %s", !strcmp(what, "disks") ? "disk" : "instance", dj_str(it, "name", ""));
 		if (api_op(g, "DELETE", p, NULL, 1) < 0)
 			rc = -1;
 		free(p);
@@ -1090,7 +954,7 @@ static int delete_labelled(struct gce *g, json_t *d, const char *what, const cha
 	return rc;
 }
 
-static void do_remove(json_t *host)
+static void do_remove(const char *verb, json_t *host)
 {
 	json_t *d = config_of(host);
 	struct gce g;
@@ -1099,20 +963,20 @@ static void do_remove(json_t *host)
 
 	if (!d) {
 		/* never configured: nothing was made at the provider */
-		emit_ok();
+		drv_ok();
 		return;
 	}
 	gce_init(&g, d);
 	label_value(dj_str(d, "MachineName", ""), label);
 	if (dj_bool(d, "UseExisting", 0))
-		emit_log("Deleting the existing instance (--google-use-existing)");
-	emit_log("Deleting instance.");
+		drv_log("Deleting the existing instance (--google-use-existing)");
+	drv_log("Deleting instance.");
 	p = instance_path(d, NULL);
 	r = api_op(&g, "DELETE", p, NULL, 1);
 	free(p);
 	if (r < 0)
 		goto fail;
-	emit_log("Deleting disk.");
+	drv_log("Deleting disk.");
 	disk = xasprintf("%s-disk", dj_str(d, "MachineName", ""));
 	p = zone_path(d, "disks", disk);
 	free(disk);
@@ -1122,10 +986,10 @@ static void do_remove(json_t *host)
 		goto fail;
 	if (delete_labelled(&g, d, "instances", label) < 0 || delete_labelled(&g, d, "disks", label) < 0)
 		goto fail;
-	emit_ok();
+	drv_ok();
 	goto out;
 fail:
-	emit_error(NULL, dm_strerr());
+	drv_error(NULL, dm_strerr());
 out:
 	gce_free(&g);
 	json_decref(d);
@@ -1133,21 +997,17 @@ out:
 
 /* ---- ssh-info ---- */
 
-static void do_ssh_info(json_t *host)
+static void do_ssh_info(const char *verb, json_t *host)
 {
-	json_t *d = drv(host), *s;
-	char *dir = machine_dir(host, d), *kh = dir ? xasprintf("%s/known_hosts", dir) : NULL;
+	json_t *d = drv_host_driver(host);
+	char *dir = drv_machine_dir(host), *kh = dir ? xasprintf("%s/known_hosts", dir) : NULL;
 	const char *ip = dj_str(d, "IPAddress", "");
 	if (!*ip) {
-		emit_error(NULL, "IP address is not set");
+		drv_error(NULL, "IP address is not set");
 	} else {
-		s = json_object();
-		dj_set_str(s, "Host", ip);
-		dj_set_int(s, "Port", dj_int(d, "SSHPort", 22) ? dj_int(d, "SSHPort", 22) : 22);
-		dj_set_str(s, "User", *dj_str(d, "SSHUser", "") ? dj_str(d, "SSHUser", "") : "docker-user");
-		dj_set_str(s, "KeyPath", dj_str(d, "SSHKeyPath", ""));
-		dj_set_str(s, "KnownHosts", kh ? kh : "");
-		emit_kv(NULL, "SSH", s);
+		drv_answer_ssh(ip, dj_int(d, "SSHPort", 22) ? dj_int(d, "SSHPort", 22) : 22,
+		               *dj_str(d, "SSHUser", "") ? dj_str(d, "SSHUser", "") : "docker-user",
+		               dj_str(d, "SSHKeyPath", ""), kh);
 	}
 	free(dir);
 	free(kh);
@@ -1171,16 +1031,25 @@ static const char *map_state(const char *status)
 
 static void answer_host(const char *verb, json_t *host, json_t *inst)
 {
-	json_t *d = drv(host), *a = json_object();
-	const char *name = host_label(host);
+	json_t *d = drv_host_driver(host), *a;
+	const char *name = drv_host_name(host);
 	const char *state = map_state(dj_str(inst, "status", ""));
 	const char *ip = instance_ip(inst, dj_bool(d, "UseInternalIP", 0));
 	char url[300] = "";
 
-	if (name)
-		dj_set_str(a, "Name", name);
 	if (*ip)
 		snprintf(url, sizeof url, "tcp://%s:2376", ip);
+	if (!strcmp(verb, "ip") && !*ip) {
+		drv_error(name, "IP address is not set");
+		return;
+	}
+	if (!strcmp(verb, "url") && (strcmp(state, "Running") || !*url)) {
+		drv_error(name, strcmp(state, "Running") ? "Host is not running" : "IP address is not set");
+		return;
+	}
+	a = json_object();
+	if (name)
+		dj_set_str(a, "Name", name);
 	if (!strcmp(verb, "state")) {
 		dj_set_str(a, "State", state);
 		if (!strcmp(state, "Running") && *url)
@@ -1188,25 +1057,17 @@ static void answer_host(const char *verb, json_t *host, json_t *inst)
 		if (*ip)
 			dj_set_str(a, "IP", ip);
 	} else if (!strcmp(verb, "ip")) {
-		if (*ip)
-			dj_set_str(a, "IP", ip);
-		else
-			dj_set_str(a, "Error", "IP address is not set"), failures++;
+		dj_set_str(a, "IP", ip);
 	} else {
-		if (strcmp(state, "Running") != 0)
-			dj_set_str(a, "Error", "Host is not running"), failures++;
-		else if (!*url)
-			dj_set_str(a, "Error", "IP address is not set"), failures++;
-		else
-			dj_set_str(a, "URL", url);
+		dj_set_str(a, "URL", url);
 	}
-	emit(a);
+	drv_emit(a);
 }
 
 /* Hosts of one project: list every instance once (paged), answer each host. */
 static void batch_project(const char *verb, json_t **hosts, size_t n, int *done)
 {
-	json_t *d0 = drv(hosts[0]), *found = json_object();   /* "zone/name" -> instance */
+	json_t *d0 = drv_host_driver(hosts[0]), *found = json_object();   /* "zone/name" -> instance */
 	struct gce g;
 	char *token = NULL;
 	int ok = 1;
@@ -1243,10 +1104,10 @@ static void batch_project(const char *verb, json_t **hosts, size_t n, int *done)
 	} while (token);
 
 	for (size_t i = 0; i < n; i++) {
-		json_t *d = drv(hosts[i]);
-		const char *name = host_label(hosts[i]);
+		json_t *d = drv_host_driver(hosts[i]);
+		const char *name = drv_host_name(hosts[i]);
 		if (!ok) {
-			emit_error(name, dm_strerr());
+			drv_error(name, dm_strerr());
 		} else {
 			char *key = xasprintf("%s/%s", dj_str(d, "Zone", ""), dj_str(d, "MachineName", ""));
 			json_t *inst = json_object_get(found, key);
@@ -1256,7 +1117,7 @@ static void batch_project(const char *verb, json_t **hosts, size_t n, int *done)
 				struct strbuf m = STRBUF_INIT;
 				sb_addf(&m, "googleapi: Error 404: The resource 'projects/%s/zones/%s/instances/%s' "
 				        "was not found, notFound", g.project, dj_str(d, "Zone", ""), dj_str(d, "MachineName", ""));
-				emit_error(name, m.buf);
+				drv_error(name, m.buf);
 				sb_release(&m);
 			}
 			free(key);
@@ -1275,23 +1136,22 @@ static void do_batch(const char *verb, json_t **hosts, size_t n)
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
-		json_t *d = drv(hosts[i]);
-		if (!json_is_object(hosts[i]) || !d || !*dj_str(d, "Project", "")) {
-			emit_error(json_is_object(hosts[i]) ? host_label(hosts[i]) : NULL,
-			           "no Google Cloud Project name specified (--google-project)");
+		json_t *d = drv_host_driver(hosts[i]);
+		if (!d || !*dj_str(d, "Project", "")) {
+			drv_error(drv_host_name(hosts[i]), "no Google Cloud Project name specified (--google-project)");
 			done[i] = 1;
 		}
 	}
 	for (i = 0; i < n; i++) {
 		if (done[i])
 			continue;
-		const char *proj = dj_str(drv(hosts[i]), "Project", "");
-		const char *tok = dj_str(drv(hosts[i]), "AuthToken", "");
+		const char *proj = dj_str(drv_host_driver(hosts[i]), "Project", "");
+		const char *tok = dj_str(drv_host_driver(hosts[i]), "AuthToken", "");
 		size_t gn = 0;
 		/* one group per project and credential */
 		for (j = i; j < n; j++)
-			if (!done[j] && !strcmp(dj_str(drv(hosts[j]), "Project", ""), proj) &&
-			    !strcmp(dj_str(drv(hosts[j]), "AuthToken", ""), tok))
+			if (!done[j] && !strcmp(dj_str(drv_host_driver(hosts[j]), "Project", ""), proj) &&
+			    !strcmp(dj_str(drv_host_driver(hosts[j]), "AuthToken", ""), tok))
 				group[gn++] = hosts[j], done[j] = 2;
 		batch_project(verb, group, gn, gdone);
 	}
@@ -1300,108 +1160,26 @@ static void do_batch(const char *verb, json_t **hosts, size_t n)
 	free(done);
 }
 
-/* ---- input ---- */
+/* ---- main ---- */
 
-static int read_hosts(json_t ***out, size_t *n)
-{
-	struct strbuf sb;
-	json_t **v = NULL, *one;
-	json_error_t e;
-	size_t cnt = 0;
+static const struct drv_verb verbs[] = {
+	{ "set-config", do_set_config, NULL },
+	{ "precreate-check", do_precreate, NULL },
+	{ "create", do_create, NULL },
+	{ "remove", do_remove, NULL },
+	{ "start", do_power, NULL },
+	{ "stop", do_power, NULL },
+	{ "restart", do_power, NULL },
+	{ "kill", do_power, NULL },
+	{ "state", NULL, do_batch },
+	{ "url", NULL, do_batch },
+	{ "ip", NULL, do_batch },
+	{ "ssh-info", do_ssh_info, NULL },
+};
 
-	sb_init(&sb, 64u << 20);
-	if (sb_read_fd(&sb, 0, 64u << 20) < 0) {
-		sb_release(&sb);
-		return -1;
-	}
-	if ((one = json_loadb(sb.buf, sb.len, 0, &e))) {
-		v = xmalloc(sizeof(*v));
-		v[cnt++] = one;
-	} else {
-		for (char *line = sb.buf; line && *line;) {
-			char *nl = strchr(line, '\n');
-			size_t len = nl ? (size_t)(nl - line) : strlen(line), k = 0;
-			while (k < len && isspace((unsigned char)line[k]))
-				k++;
-			if (k < len) {
-				json_t *x = json_loadb(line, len, 0, &e);
-				if (!x) {
-					for (size_t i = 0; i < cnt; i++)
-						json_decref(v[i]);
-					free(v);
-					sb_release(&sb);
-					return dm_seterr("invalid host record: %s", e.text);
-				}
-				v = xrealloc(v, (cnt + 1) * sizeof(*v));
-				v[cnt++] = x;
-			}
-			line = nl ? nl + 1 : NULL;
-		}
-	}
-	sb_release(&sb);
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-static int usage(void)
-{
-	dm_errorf("usage: %s describe\n       %s VERB < host.json\n"
-	          "VERB: set-config precreate-check create remove start stop restart kill state url ip ssh-info",
-	          dm_progname, dm_progname);
-	return DM_EXIT_USAGE;
-}
+static const struct drv_spec spec = { "google", flags, ARRAY_SIZE(flags), verbs, ARRAY_SIZE(verbs) };
 
 int main(int argc, char **argv)
 {
-	static const char *const known[] = { "set-config", "precreate-check", "create", "remove", "start", "stop",
-		"restart", "kill", "state", "url", "ip", "ssh-info" };
-	const char *verb;
-	json_t **hosts = NULL;
-	size_t n = 0, i;
-
-	dm_init(argc, argv);
-	if (argc != 2)
-		return usage();
-	verb = argv[1];
-	if (!strcmp(verb, "describe")) {
-		do_describe();
-		return dm_finish(DM_EXIT_OK);
-	}
-	for (i = 0; i < ARRAY_SIZE(known); i++)
-		if (!strcmp(verb, known[i]))
-			break;
-	if (i == ARRAY_SIZE(known))
-		return usage();
-	if (read_hosts(&hosts, &n) < 0) {
-		emit_error(NULL, dm_strerr());
-		return dm_finish(DM_EXIT_FAIL);
-	}
-	if (!strcmp(verb, "state") || !strcmp(verb, "url") || !strcmp(verb, "ip")) {
-		if (!n)
-			emit_error(NULL, "no host record on stdin");
-		do_batch(verb, hosts, n);
-	} else {
-		json_t *h = n ? hosts[0] : NULL;
-		if (!json_is_object(h))
-			emit_error(NULL, "invalid host: expected a JSON object");
-		else if (!strcmp(verb, "set-config"))
-			do_set_config(h);
-		else if (!strcmp(verb, "precreate-check"))
-			do_precreate(h);
-		else if (!strcmp(verb, "create"))
-			do_create(h);
-		else if (!strcmp(verb, "ssh-info"))
-			do_ssh_info(h);
-		else if (!strcmp(verb, "remove"))
-			do_remove(h);
-		else
-			do_power(h, verb);
-	}
-	for (i = 0; i < n; i++)
-		json_decref(hosts[i]);
-	free(hosts);
-	if (precreate_failed)
-		return dm_finish(DM_EXIT_PRECREATE);
-	return dm_finish(failures ? DM_EXIT_FAIL : DM_EXIT_OK);
+	return drv_main(&spec, argc, argv);
 }

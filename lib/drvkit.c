@@ -98,6 +98,18 @@ void drv_persist(json_t *d)
 	drv_answer(NULL, "Driver", d);
 }
 
+void drv_answer_ssh(const char *host, long port, const char *user, const char *keypath,
+                    const char *known_hosts)
+{
+	json_t *s = json_object();
+	dj_set_str(s, "Host", host ? host : "");
+	dj_set_int(s, "Port", port);
+	dj_set_str(s, "User", user ? user : "");
+	dj_set_str(s, "KeyPath", keypath ? keypath : "");
+	dj_set_str(s, "KnownHosts", known_hosts ? known_hosts : "");
+	drv_answer(NULL, "SSH", s);
+}
+
 int drv_failures(void)
 {
 	return failures;

@@ -97,6 +97,10 @@ void drv_log(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void drv_ok(void);
 /* {"Driver":d}: the state to persist now; takes d. */
 void drv_persist(json_t *d);
+/* The ssh-info answer {"SSH":{"Host","Port","User","KeyPath","KnownHosts"}}
+ * (a NULL string is sent as ""). */
+void drv_answer_ssh(const char *host, long port, const char *user, const char *keypath,
+                    const char *known_hosts);
 
 /* Errors answered so far, and the exit status they make (0, 1 or 3). */
 int drv_failures(void);

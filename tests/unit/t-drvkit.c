@@ -164,6 +164,7 @@ static void lines(void)
 	drv_errorf(NULL, "exit status %d", 3);
 	drv_log("Creating %s <droplet> & co...", "a");
 	drv_persist(d);
+	drv_answer_ssh("10.0.0.1", 2222, "root", NULL, "/s/machines/a/known_hosts");
 	drv_ok();
 }
 
@@ -179,6 +180,8 @@ static void test_lines(void)
 	       "{\"Error\":\"exit status 3\"}\n"
 	       "{\"Log\":\"Creating a \\u003cdroplet\\u003e \\u0026 co...\"}\n"
 	       "{\"Driver\":{\"IPAddress\":\"10.0.0.1\"}}\n"
+	       "{\"SSH\":{\"Host\":\"10.0.0.1\",\"Port\":2222,\"User\":\"root\",\"KeyPath\":\"\","
+	       "\"KnownHosts\":\"/s/machines/a/known_hosts\"}}\n"
 	       "{\"OK\":true}\n",
 	       "one compact object per line, Name first, Go's escapes");
 	is_int(drv_failures(), 2, "two errors counted");
