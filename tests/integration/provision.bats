@@ -168,7 +168,10 @@ Setting Docker configuration on the remote daemon..." ]
 	run timeout 20 docker --tlsverify --tlscacert "$STORE/certs/ca.pem" --tlscert "$old/cert.pem" \
 		--tlskey "$old/key.pem" -H "tcp://$TB_IP1:2376" info --format '{{.Name}}'
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"bad certificate"* || "$output" == *"certificate"* ]]
+	# TLS 1.3 reports the engine's refusal after the handshake: as an alert
+	# ("bad certificate") or, depending on timing, as the closed connection
+	[[ "$output" == *"certificate"* || "$output" == *"tls:"* || "$output" == *"reset by peer"* ||
+	   "$output" == *"EOF"* ]]
 }
 
 @test "provision: a sudo user (docker@), two machines provisioned in parallel" {
