@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "dm.h"
+#include "drvkit.h"
 #include "image.h"
 #include "json.h"
 #include "proc.h"
@@ -47,164 +48,55 @@
 #define PROBE_MS 5000               /* KVM probe boot */
 #define QEMU_START_MS 30000
 
-struct flag {
-	const char *name, *type, *usage, *env, *value;
+/* qemu-image's default is image_default_url(), set in main. */
+static struct opt flags[] = {
+	{ "qemu-accel", 0, OPT_STRING, "auto", "QEMU_ACCEL",
+	  "Accelerator: auto (KVM when a probe boot works, HVF on macOS, else TCG), kvm, hvf or tcg", 0, NULL, 0 },
+	{ "qemu-append", 0, OPT_STRING, NULL, "QEMU_APPEND",
+	  "Kernel command line for direct kernel boot (default: the image's)", 0, NULL, 0 },
+	{ "qemu-binary", 0, OPT_STRING, NULL, "QEMU_BINARY",
+	  "QEMU system emulator (default: qemu-system-ARCH from PATH)", 0, NULL, 0 },
+	{ "qemu-boot-timeout", 0, OPT_INT, "300", "QEMU_BOOT_TIMEOUT",
+	  "Seconds to wait for the VM's SSH server after QEMU starts", 0, NULL, 0 },
+	{ "qemu-cpu-count", 0, OPT_INT, "1", "QEMU_CPU_COUNT", "Number of CPUs", 0, NULL, 0 },
+	{ "qemu-disk-size", 0, OPT_INT, "20000", "QEMU_DISK_SIZE", "Size of disk for host in MB", 0, NULL, 0 },
+	{ "qemu-engine-port", 0, OPT_INT, "0", "QEMU_ENGINE_PORT",
+	  "Host port on 127.0.0.1 forwarded to the Docker engine (0 = a free port)", 0, NULL, 0 },
+	{ "qemu-image", 0, OPT_STRING, NULL, "QEMU_IMAGE",
+	  "Disk image: URL, file or image directory (default: Debian 12 genericcloud, "
+	  "checked against its SHA512SUMS)", 0, NULL, 0 },
+	{ "qemu-image-checksum", 0, OPT_STRING, NULL, "QEMU_IMAGE_CHECKSUM",
+	  "Checksum of --qemu-image: sha256:HEX or sha512:HEX", 0, NULL, 0 },
+	{ "qemu-initrd", 0, OPT_STRING, NULL, "QEMU_INITRD", "Initrd for direct kernel boot (path or URL)", 0, NULL, 0 },
+	{ "qemu-kernel", 0, OPT_STRING, NULL, "QEMU_KERNEL",
+	  "Kernel for direct kernel boot (path or URL; default: the image directory's)", 0, NULL, 0 },
+	{ "qemu-memory", 0, OPT_INT, "1024", "QEMU_MEMORY", "Size of memory for host in MB", 0, NULL, 0 },
+	{ "qemu-network", 0, OPT_STRING, NULL, "QEMU_NETWORK",
+	  "Private VM-to-VM link on 127.0.0.1: listen:PORT, connect:PORT or dgram:LOCALPORT:REMOTEPORT", 0, NULL, 0 },
+	{ "qemu-restrict", 0, OPT_BOOL, NULL, "QEMU_RESTRICT",
+	  "Isolate the VM: no network access beyond the forwarded ports (user-net restrict=on)", 0, NULL, 0 },
+	{ "qemu-ssh-port", 0, OPT_INT, "0", "QEMU_SSH_PORT",
+	  "Host port on 127.0.0.1 forwarded to the VM's SSH (0 = a free port)", 0, NULL, 0 },
+	{ "qemu-ssh-user", 0, OPT_STRING, "docker", "QEMU_SSH_USER",
+	  "SSH user created in the VM (sudo without password)", 0, NULL, 0 },
+	{ "qemu-user-data", 0, OPT_STRING, NULL, "QEMU_USER_DATA",
+	  "A cloud-init user-data file added to the machine's own", 0, NULL, 0 },
 };
-
-static struct flag flags[] = {
-	{ "qemu-accel", "string", "Accelerator: auto (KVM when a probe boot works, HVF on macOS, else TCG), kvm, hvf or tcg",
-	  "QEMU_ACCEL", "auto" },
-	{ "qemu-append", "string", "Kernel command line for direct kernel boot (default: the image's)",
-	  "QEMU_APPEND", "" },
-	{ "qemu-binary", "string", "QEMU system emulator (default: qemu-system-ARCH from PATH)", "QEMU_BINARY", "" },
-	{ "qemu-boot-timeout", "int", "Seconds to wait for the VM's SSH server after QEMU starts",
-	  "QEMU_BOOT_TIMEOUT", "300" },
-	{ "qemu-cpu-count", "int", "Number of CPUs", "QEMU_CPU_COUNT", "1" },
-	{ "qemu-disk-size", "int", "Size of disk for host in MB", "QEMU_DISK_SIZE", "20000" },
-	{ "qemu-engine-port", "int", "Host port on 127.0.0.1 forwarded to the Docker engine (0 = a free port)",
-	  "QEMU_ENGINE_PORT", "0" },
-	{ "qemu-image", "string", "Disk image: URL, file or image directory (default: Debian 12 genericcloud, "
-	  "checked against its SHA512SUMS)", "QEMU_IMAGE", NULL },
-	{ "qemu-image-checksum", "string", "Checksum of --qemu-image: sha256:HEX or sha512:HEX",
-	  "QEMU_IMAGE_CHECKSUM", "" },
-	{ "qemu-initrd", "string", "Initrd for direct kernel boot (path or URL)", "QEMU_INITRD", "" },
-	{ "qemu-kernel", "string", "Kernel for direct kernel boot (path or URL; default: the image directory's)",
-	  "QEMU_KERNEL", "" },
-	{ "qemu-memory", "int", "Size of memory for host in MB", "QEMU_MEMORY", "1024" },
-	{ "qemu-network", "string", "Private VM-to-VM link on 127.0.0.1: listen:PORT, connect:PORT or "
-	  "dgram:LOCALPORT:REMOTEPORT", "QEMU_NETWORK", "" },
-	{ "qemu-restrict", "bool", "Isolate the VM: no network access beyond the forwarded ports (user-net restrict=on)",
-	  "QEMU_RESTRICT", "" },
-	{ "qemu-ssh-port", "int", "Host port on 127.0.0.1 forwarded to the VM's SSH (0 = a free port)",
-	  "QEMU_SSH_PORT", "0" },
-	{ "qemu-ssh-user", "string", "SSH user created in the VM (sudo without password)", "QEMU_SSH_USER", "docker" },
-	{ "qemu-user-data", "string", "A cloud-init user-data file added to the machine's own", "QEMU_USER_DATA", "" },
-};
-
-static int failures, precreate_failed;
-
-/* ---- output ---- */
-
-static int write_all(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(1, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void emit(json_t *v)
-{
-	struct strbuf sb = STRBUF_INIT;
-	dj_encode(v, 0, 0, &sb);
-	sb_addc(&sb, '\n');
-	write_all(sb.buf, sb.len);
-	sb_release(&sb);
-	json_decref(v);
-}
-
-static void emit_kv(const char *name, const char *key, json_t *val)
-{
-	json_t *v = json_object();
-	if (name)
-		dj_set_str(v, "Name", name);
-	dj_set(v, key, val);
-	emit(v);
-}
-
-static void emit_error(const char *name, const char *text)
-{
-	emit_kv(name, "Error", json_string(text));
-	failures++;
-}
-
-static void emit_ok(void) { emit_kv(NULL, "OK", json_true()); }
-
-static void logf_(const char *fmt, ...) ATTR_PRINTF(1, 2);
-static void logf_(const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	sb_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	emit_kv(NULL, "Log", json_string(sb.buf));
-	sb_release(&sb);
-}
-
-static void log_line(const char *text) { emit_kv(NULL, "Log", json_string(text)); }
-
-static void do_describe(void)
-{
-	json_t *d = json_object(), *arr = json_array();
-	dj_set_str(d, "Name", "qemu");
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
-		json_t *f = json_object();
-		const char *val = flags[i].value ? flags[i].value : image_default_url();
-		dj_set_str(f, "Name", flags[i].name);
-		dj_set_str(f, "Type", flags[i].type);
-		dj_set_str(f, "Usage", flags[i].usage);
-		dj_set_str(f, "EnvVar", flags[i].env);
-		if (!strcmp(flags[i].type, "int"))
-			dj_set_int(f, "Value", atol(val));
-		else if (!strcmp(flags[i].type, "bool"))
-			dj_set_bool(f, "Value", 0);
-		else
-			dj_set_str(f, "Value", val);
-		dj_set_bool(f, "Required", 0);
-		dj_set_bool(f, "Secret", 0);
-		json_array_append_new(arr, f);
-	}
-	dj_set(d, "Flags", arr);
-	emit(d);
-}
 
 /* ---- the host record ---- */
 
-static json_t *drv(json_t *host)
-{
-	json_t *d = json_object_get(host, "Driver");
-	return json_is_object(d) ? d : NULL;
-}
-
-static const char *host_label(json_t *host)
-{
-	const char *n = dj_str(host, "Name", NULL);
-	return n ? n : dj_str(drv(host), "MachineName", NULL);
-}
-
-static const char *store_path(json_t *host)
-{
-	const char *s = dj_str(drv(host), "StorePath", NULL);
-	if (!s || !*s)
-		s = dj_str(dj_path(host, "HostOptions.AuthOptions"), "StorePath", NULL);
-	return s;
-}
-
-/* Paths of one machine's files. */
+/* Paths of one machine's files, and the store they are in. */
 struct mpaths {
-	char *dir, *disk, *seed, *pid, *qmp, *console, *key, *pub, *known_hosts, *hostkey;
+	char *store, *dir, *disk, *seed, *pid, *qmp, *console, *key, *pub, *known_hosts, *hostkey;
 };
 
 static int paths_of(json_t *host, struct mpaths *p)
 {
-	const char *store = store_path(host), *name = host_label(host);
 	memset(p, 0, sizeof(*p));
-	if (!store || !*store || !name || !*name)
+	if (!(p->dir = drv_machine_dir(host)))
 		return dm_seterr("qemu: the host record has no StorePath/Name");
-	p->dir = xasprintf("%s/machines/%s", store, name);
-	/* a StorePath that already is the machine dir (HostOptions.AuthOptions) */
-	if (str_ends(store, name) && strstr(store, "/machines/")) {
-		free(p->dir);
-		p->dir = xstrdup(store);
-	}
+	/* the machine directory is always STORE/machines/NAME */
+	p->store = xstrndup(p->dir, strlen(p->dir) - strlen("/machines/") - strlen(drv_host_name(host)));
 	p->disk = xasprintf("%s/disk.qcow2", p->dir);
 	p->seed = xasprintf("%s/seed.iso", p->dir);
 	p->pid = xasprintf("%s/qemu.pid", p->dir);
@@ -219,6 +111,7 @@ static int paths_of(json_t *host, struct mpaths *p)
 
 static void paths_free(struct mpaths *p)
 {
+	free(p->store);
 	free(p->dir);
 	free(p->disk);
 	free(p->seed);
@@ -232,53 +125,6 @@ static void paths_free(struct mpaths *p)
 }
 
 /* ---- flags ---- */
-
-static const char *flag_str(json_t *fl, const char *name)
-{
-	json_t *v = json_object_get(fl, name);
-	if (json_is_string(v))
-		return json_string_value(v);
-	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-		if (!strcmp(flags[i].name, name))
-			return flags[i].value ? flags[i].value : image_default_url();
-	return "";
-}
-
-static int flag_int(json_t *fl, const char *name, long min, long max, long *out)
-{
-	json_t *v = json_object_get(fl, name);
-	const char *s = NULL;
-	if (!v || json_is_null(v)) {
-		for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
-			if (!strcmp(flags[i].name, name))
-				s = flags[i].value;
-	} else if (json_is_integer(v)) {
-		*out = (long)json_integer_value(v);
-		if (*out < min || *out > max)
-			return dm_seterr("--%s %ld: must be between %ld and %ld", name, *out, min, max);
-		return 0;
-	} else if (json_is_string(v)) {
-		s = json_string_value(v);
-	} else {
-		return dm_seterr("--%s: expected a number", name);
-	}
-	struct strbuf what = STRBUF_INIT;
-	sb_addf(&what, "--%s", name);
-	int rc = parse_long(s ? s : "0", min, max, out, what.buf);
-	sb_release(&what);
-	return rc;
-}
-
-static int flag_bool(json_t *fl, const char *name)
-{
-	json_t *v = json_object_get(fl, name);
-	int b = 0;
-	if (json_is_boolean(v))
-		return json_is_true(v);
-	if (json_is_string(v) && parse_bool(json_string_value(v), &b) == 0)
-		return b;
-	return 0;
-}
 
 static int valid_user(const char *u)
 {
@@ -301,27 +147,27 @@ struct config {
 static int read_config(json_t *fl, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->image = flag_str(fl, "qemu-image");
-	c->checksum = flag_str(fl, "qemu-image-checksum");
-	c->kernel = flag_str(fl, "qemu-kernel");
-	c->initrd = flag_str(fl, "qemu-initrd");
-	c->append = flag_str(fl, "qemu-append");
-	c->accel = flag_str(fl, "qemu-accel");
-	c->binary = flag_str(fl, "qemu-binary");
-	c->user = flag_str(fl, "qemu-ssh-user");
-	c->user_data = flag_str(fl, "qemu-user-data");
-	c->network = flag_str(fl, "qemu-network");
-	c->restrict_net = flag_bool(fl, "qemu-restrict");
+	c->image = drv_flag_str(fl, "qemu-image");
+	c->checksum = drv_flag_str(fl, "qemu-image-checksum");
+	c->kernel = drv_flag_str(fl, "qemu-kernel");
+	c->initrd = drv_flag_str(fl, "qemu-initrd");
+	c->append = drv_flag_str(fl, "qemu-append");
+	c->accel = drv_flag_str(fl, "qemu-accel");
+	c->binary = drv_flag_str(fl, "qemu-binary");
+	c->user = drv_flag_str(fl, "qemu-ssh-user");
+	c->user_data = drv_flag_str(fl, "qemu-user-data");
+	c->network = drv_flag_str(fl, "qemu-network");
+	c->restrict_net = drv_flag_bool(fl, "qemu-restrict");
 	if (!*c->image)
 		c->image = image_default_url();
 	if (!*c->binary)
 		c->binary = qemu_default_binary();
-	if (flag_int(fl, "qemu-cpu-count", 1, 1024, &c->cpus) < 0 ||
-	    flag_int(fl, "qemu-memory", 128, 16L << 20, &c->memory) < 0 ||
-	    flag_int(fl, "qemu-disk-size", 1000, 64L << 20, &c->disk) < 0 ||
-	    flag_int(fl, "qemu-ssh-port", 0, 65535, &c->ssh_port) < 0 ||
-	    flag_int(fl, "qemu-engine-port", 0, 65535, &c->engine_port) < 0 ||
-	    flag_int(fl, "qemu-boot-timeout", 10, 24 * 3600, &c->boot_timeout) < 0)
+	if (drv_flag_int(fl, "qemu-cpu-count", 1, 1024, &c->cpus) < 0 ||
+	    drv_flag_int(fl, "qemu-memory", 128, 16L << 20, &c->memory) < 0 ||
+	    drv_flag_int(fl, "qemu-disk-size", 1000, 64L << 20, &c->disk) < 0 ||
+	    drv_flag_int(fl, "qemu-ssh-port", 0, 65535, &c->ssh_port) < 0 ||
+	    drv_flag_int(fl, "qemu-engine-port", 0, 65535, &c->engine_port) < 0 ||
+	    drv_flag_int(fl, "qemu-boot-timeout", 10, 24 * 3600, &c->boot_timeout) < 0)
 		return -1;
 	if (strcmp(c->accel, "auto") && strcmp(c->accel, "kvm") && strcmp(c->accel, "hvf") && strcmp(c->accel, "tcg"))
 		return dm_seterr("--qemu-accel %s: expected auto, kvm, hvf or tcg", c->accel);
@@ -347,13 +193,13 @@ static int read_config(json_t *fl, struct config *c)
 
 /* ---- set-config, precreate-check ---- */
 
-static void do_set_config(json_t *host)
+static void do_set_config(const char *verb, json_t *host)
 {
 	struct config c;
-	if (read_config(json_object_get(host, "Flags"), &c) < 0)
-		emit_error(NULL, dm_strerr());
+	if (read_config(drv_host_flags(host), &c) < 0)
+		drv_error(NULL, dm_strerr());
 	else
-		emit_ok();
+		drv_ok();
 }
 
 static int need_file(const char *what, const char *path)
@@ -365,13 +211,12 @@ static int need_file(const char *what, const char *path)
 	return 0;
 }
 
-static void do_precreate(json_t *host)
+static void do_precreate(const char *verb, json_t *host)
 {
 	struct config c;
 	char *bin, *img;
-	if (read_config(json_object_get(host, "Flags"), &c) < 0) {
-		emit_error(NULL, dm_strerr());
-		precreate_failed = 1;
+	if (read_config(drv_host_flags(host), &c) < 0) {
+		drv_precreate_error(dm_strerr());
 		return;
 	}
 	bin = strchr(c.binary, '/') ? (access(c.binary, X_OK) == 0 ? xstrdup(c.binary) : NULL)
@@ -390,13 +235,12 @@ static void do_precreate(json_t *host)
 	else {
 		free(bin);
 		free(img);
-		emit_ok();
+		drv_ok();
 		return;
 	}
 	free(bin);
 	free(img);
-	emit_error(NULL, dm_strerr());
-	precreate_failed = 1;
+	drv_precreate_error(dm_strerr());
 }
 
 /* ---- waiting for the guest ---- */
@@ -487,7 +331,7 @@ static int wait_ssh(const struct mpaths *p, int port, long long deadline)
 			return -1;
 		}
 		if (ssh_banner(port, 2000)) {
-			logf_("SSH is up after %.1f s", (double)(now_ms() - t0) / 1000);
+			drv_log("SSH is up after %.1f s", (double)(now_ms() - t0) / 1000);
 			return 0;
 		}
 		if (now_ms() >= deadline) {
@@ -500,7 +344,7 @@ static int wait_ssh(const struct mpaths *p, int port, long long deadline)
 			return -1;
 		}
 		if (now_ms() >= next_note) {
-			logf_("Still booting (%lld s)...", (now_ms() - t0) / 1000);
+			drv_log("Still booting (%lld s)...", (now_ms() - t0) / 1000);
 			next_note += 30000;
 		}
 		usleep(500 * 1000);
@@ -530,9 +374,9 @@ static int wait_cloud_init(const struct mpaths *p, const char *user, int port, l
 		sb_rtrim(&err);
 		if (rc >= 0 && rc != 255) {
 			if (rc == 0)
-				logf_("cloud-init done after %.1f s more", (double)(now_ms() - t0) / 1000);
+				drv_log("cloud-init done after %.1f s more", (double)(now_ms() - t0) / 1000);
 			else
-				logf_("Warning: cloud-init finished with status %s (exit %d); see "
+				drv_log("Warning: cloud-init finished with status %s (exit %d); see "
 				      "/var/log/cloud-init.log in the machine", out.len ? out.buf : "?", rc);
 			sb_release(&out);
 			sb_release(&err);
@@ -645,23 +489,7 @@ static char *pinned_key(const struct mpaths *p)
 
 /* ---- create ---- */
 
-static void copy_or(json_t *dst, const char *key, json_t *src, json_t *def)
-{
-	json_t *v = src ? json_object_get(src, key) : NULL;
-	if (v) {
-		dj_set(dst, key, json_incref(v));
-		json_decref(def);
-	} else {
-		dj_set(dst, key, def);
-	}
-}
-
-static void checkpoint(json_t *d)
-{
-	emit_kv(NULL, "Driver", json_incref(d));
-}
-
-static void image_log(const char *text) { log_line(text); }
+static void image_log(const char *text) { drv_log("%s", text); }
 
 static char *read_text(const char *path, size_t cap)
 {
@@ -680,10 +508,10 @@ static int pick_port(long want, int *port)
 	return qemu_free_port(port);
 }
 
-static void do_create(json_t *host)
+static void do_create(const char *verb, json_t *host)
 {
-	json_t *fl = json_object_get(host, "Flags"), *in = drv(host), *d = NULL, *k0;
-	const char *name = host_label(host), *store = store_path(host), *k;
+	json_t *fl = drv_host_flags(host), *in = drv_host_driver(host), *d = NULL;
+	const char *name = drv_host_name(host);
 	struct config c;
 	struct mpaths p;
 	struct image_ref img;
@@ -697,25 +525,25 @@ static void do_create(json_t *host)
 	memset(&img, 0, sizeof(img));
 	memset(&p, 0, sizeof(p));
 	if (read_config(fl, &c) < 0 || paths_of(host, &p) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		goto out;
 	}
 	if (pick_port(c.ssh_port, &sshp) < 0 || pick_port(c.engine_port, &engp) < 0 ||
 	    (sshp == engp && qemu_free_port(&engp) < 0)) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		goto out;
 	}
 	/* The record, at once: an interrupted create can always be removed. */
 	d = json_object();
 	dj_set_str(d, "IPAddress", "127.0.0.1");
-	copy_or(d, "MachineName", in, json_string(name));
+	drv_keep_or(d, "MachineName", in, json_string(name));
 	dj_set_str(d, "SSHUser", c.user);
 	dj_set_int(d, "SSHPort", sshp);
 	dj_set_str(d, "SSHKeyPath", p.key);
-	copy_or(d, "StorePath", in, json_string(store));
-	copy_or(d, "SwarmMaster", in, json_false());
-	copy_or(d, "SwarmHost", in, json_string(""));
-	copy_or(d, "SwarmDiscovery", in, json_string(""));
+	drv_keep_or(d, "StorePath", in, json_string(p.store));
+	drv_keep_or(d, "SwarmMaster", in, json_false());
+	drv_keep_or(d, "SwarmHost", in, json_string(""));
+	drv_keep_or(d, "SwarmDiscovery", in, json_string(""));
 	dj_set_int(d, "EnginePort", engp);
 	dj_set_str(d, "Image", c.image);
 	dj_set_str(d, "ImageChecksum", c.checksum);
@@ -735,11 +563,8 @@ static void do_create(json_t *host)
 	dj_set_bool(d, "SSHPortAuto", c.ssh_port == 0);
 	dj_set_bool(d, "EnginePortAuto", c.engine_port == 0);
 	dj_set_int(d, "BootTimeout", c.boot_timeout);
-	if (in)
-		json_object_foreach(in, k, k0)
-			if (!json_object_get(d, k))
-				dj_set(d, k, json_incref(k0));
-	checkpoint(d);
+	drv_merge_missing(d, in);
+	drv_persist(json_incref(d));
 
 	if (mkdir_p(p.dir, 0700) < 0)
 		goto fail;
@@ -749,7 +574,7 @@ static void do_create(json_t *host)
 	}
 
 	/* keys: the login key, and the VM's host key made here and pinned */
-	log_line("Creating SSH key...");
+	drv_log("%s", "Creating SSH key...");
 	if (ssh_keygen(p.key, "ed25519", name) < 0)
 		goto fail;
 	unlink(p.hostkey);
@@ -803,7 +628,7 @@ static void do_create(json_t *host)
 	src.qemu_img = qemu_img;
 	src.log = image_log;
 	{
-		char *cache = xasprintf("%s/cache", store);
+		char *cache = xasprintf("%s/cache", p.store);
 		int r = image_resolve(cache, &src, &img);
 		free(cache);
 		if (r < 0)
@@ -816,9 +641,9 @@ static void do_create(json_t *host)
 	if (!*c.append && img.kernel)
 		dj_set_str(d, "Append", img.append ? img.append
 		                                   : "root=/dev/vda rw console=ttyS0 net.ifnames=0 apparmor=0");
-	logf_("Image ready (%s, %s) in %.1f s", img.digest, img.format, (double)(now_ms() - t) / 1000);
+	drv_log("Image ready (%s, %s) in %.1f s", img.digest, img.format, (double)(now_ms() - t) / 1000);
 
-	log_line("Creating disk image...");
+	drv_log("%s", "Creating disk image...");
 	if (image_overlay(qemu_img, &img, p.disk, (long long)c.disk << 20) < 0)
 		goto fail;
 
@@ -841,30 +666,30 @@ static void do_create(json_t *host)
 	}
 
 	/* the accelerator */
-	accel_cache = xasprintf("%s/cache/qemu/accel.json", store);
+	accel_cache = xasprintf("%s/cache/qemu/accel.json", p.store);
 	if (qemu_accel_choose(c.accel, c.binary, img.kernel, img.kernel ? NULL : img.disk, PROBE_MS, accel_cache,
 	                      &accel, &why) < 0)
 		goto fail;
-	logf_("Accelerator: %s", why ? why : accel);
+	drv_log("Accelerator: %s", why ? why : accel);
 	dj_set_str(d, "Accel", accel);
-	checkpoint(d);
+	drv_persist(json_incref(d));
 
-	log_line("Starting the VM...");
+	drv_log("%s", "Starting the VM...");
 	t = now_ms();
 	if (launch(d, name, &p) < 0)
 		goto fail;
-	logf_("Waiting for the VM to boot (SSH on 127.0.0.1:%d, console in %s)...", sshp, p.console);
+	drv_log("Waiting for the VM to boot (SSH on 127.0.0.1:%d, console in %s)...", sshp, p.console);
 	{
 		long long deadline = now_ms() + c.boot_timeout * 1000;
 		if (wait_ssh(&p, sshp, deadline) < 0 || wait_cloud_init(&p, c.user, sshp, deadline) < 0)
 			goto fail;
 	}
-	logf_("VM created in %.1f s (QEMU start to cloud-init done %.1f s)", (double)(now_ms() - t0) / 1000,
+	drv_log("VM created in %.1f s (QEMU start to cloud-init done %.1f s)", (double)(now_ms() - t0) / 1000,
 	      (double)(now_ms() - t) / 1000);
-	emit_ok();
+	drv_ok();
 	goto out;
 fail:
-	emit_error(NULL, dm_strerr());
+	drv_error(NULL, dm_strerr());
 out:
 	json_decref(d);
 	image_ref_free(&img);
@@ -922,14 +747,14 @@ static int stop_vm(const struct mpaths *p, int stop_ms)
 		unlink(p->qmp);
 		return 0;
 	}
-	log_line("The VM did not power off in time: stopping QEMU");
+	drv_log("%s", "The VM did not power off in time: stopping QEMU");
 	return hard_stop(p);
 }
 
 /* Start a stopped machine: re-pick auto ports that were taken meanwhile. */
 static int start_vm(json_t *host, const struct mpaths *p, long long deadline)
 {
-	json_t *d = drv(host);
+	json_t *d = drv_host_driver(host);
 	int sshp = driver_int(d, "SSHPort", 0), engp = driver_int(d, "EnginePort", 0), changed = 0;
 	long long t0 = now_ms();
 
@@ -960,23 +785,23 @@ static int start_vm(json_t *host, const struct mpaths *p, long long deadline)
 			return -1;
 		}
 		free(key);
-		logf_("Ports moved: SSH 127.0.0.1:%d, engine 127.0.0.1:%d", sshp, engp);
-		checkpoint(d);
+		drv_log("Ports moved: SSH 127.0.0.1:%d, engine 127.0.0.1:%d", sshp, engp);
+		drv_persist(json_incref(d));
 	}
-	if (launch(d, host_label(host), p) < 0)
+	if (launch(d, drv_host_name(host), p) < 0)
 		return -1;
 	if (wait_ssh(p, sshp, deadline) < 0)
 		return -1;
 	/* the engine starts with the machine; wait for it within the budget */
 	while (now_ms() < deadline && !engine_accepts(engp))
 		usleep(500 * 1000);
-	logf_("Started in %.1f s", (double)(now_ms() - t0) / 1000);
+	drv_log("Started in %.1f s", (double)(now_ms() - t0) / 1000);
 	return 0;
 }
 
 static long long start_deadline(json_t *host)
 {
-	long long bt = (long long)driver_int(drv(host), "BootTimeout", 300) * 1000;
+	long long bt = (long long)driver_int(drv_host_driver(host), "BootTimeout", 300) * 1000;
 	return now_ms() + (bt < START_WAIT_MAX_MS ? bt : START_WAIT_MAX_MS);
 }
 
@@ -985,7 +810,7 @@ static void do_action(const char *verb, json_t *host)
 	struct mpaths p;
 	int rc = 0;
 	if (paths_of(host, &p) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
 	if (!strcmp(verb, "start")) {
@@ -1015,33 +840,28 @@ static void do_action(const char *verb, json_t *host)
 		}
 	}
 	if (rc < 0)
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 	else
-		emit_ok();
+		drv_ok();
 	paths_free(&p);
 }
 
-static void do_ssh_info(json_t *host)
+static void do_ssh_info(const char *verb, json_t *host)
 {
-	json_t *d = drv(host), *s;
+	json_t *d = drv_host_driver(host);
 	struct mpaths p;
 	if (paths_of(host, &p) < 0) {
-		emit_error(NULL, dm_strerr());
+		drv_error(NULL, dm_strerr());
 		return;
 	}
-	s = json_object();
-	dj_set_str(s, "Host", dj_str(d, "IPAddress", "127.0.0.1"));
-	dj_set_int(s, "Port", driver_int(d, "SSHPort", 22));
-	dj_set_str(s, "User", dj_str(d, "SSHUser", "docker"));
-	dj_set_str(s, "KeyPath", dj_str(d, "SSHKeyPath", p.key));
-	dj_set_str(s, "KnownHosts", p.known_hosts);
-	emit_kv(NULL, "SSH", s);
+	drv_answer_ssh(dj_str(d, "IPAddress", "127.0.0.1"), driver_int(d, "SSHPort", 22), dj_str(d, "SSHUser", "docker"),
+	               dj_str(d, "SSHKeyPath", p.key), p.known_hosts);
 	paths_free(&p);
 }
 
 /* ---- batched read verbs ---- */
 
-static const char *state_of(json_t *host, const struct mpaths *p)
+static const char *state_of(const struct mpaths *p)
 {
 	json_t *ret = NULL;
 	const char *st;
@@ -1051,153 +871,70 @@ static const char *state_of(json_t *host, const struct mpaths *p)
 		return "Running";    /* QMP busy (another client) or slow: the PID is alive */
 	st = qemu_state_of_status(dj_str(ret, "status", ""));
 	json_decref(ret);
-	(void)host;
 	return *st ? st : "Running";
 }
 
-static void do_read(const char *verb, json_t *host)
+/* The answer of state, url or ip for one host. */
+static void read_one(const char *verb, json_t *host)
 {
-	json_t *d = drv(host), *a;
-	const char *name = host_label(host), *st;
+	json_t *d = drv_host_driver(host), *a;
+	const char *name = drv_host_name(host), *st;
 	struct mpaths p;
 	char url[64];
 
 	if (!strcmp(verb, "ip")) {
-		emit_kv(name, "IP", json_string(dj_str(d, "IPAddress", "127.0.0.1")));
+		drv_answer(name, "IP", json_string(dj_str(d, "IPAddress", "127.0.0.1")));
 		return;
 	}
 	if (paths_of(host, &p) < 0) {
-		emit_error(name, dm_strerr());
+		drv_error(name, dm_strerr());
 		return;
 	}
-	st = state_of(host, &p);
+	st = state_of(&p);
+	paths_free(&p);
 	snprintf(url, sizeof(url), "tcp://%s:%d", dj_str(d, "IPAddress", "127.0.0.1"), driver_int(d, "EnginePort", 2376));
+	if (strcmp(verb, "state") && strcmp(st, "Running")) {
+		drv_error(name, "Host is not running");
+		return;
+	}
 	a = json_object();
 	if (name)
 		dj_set_str(a, "Name", name);
-	if (!strcmp(verb, "state")) {
+	if (!strcmp(verb, "state"))
 		dj_set_str(a, "State", st);
-		if (!strcmp(st, "Running"))
-			dj_set_str(a, "URL", url);
-	} else if (!strcmp(st, "Running")) {
-		dj_set_str(a, "URL", url);
-	} else {
-		dj_set_str(a, "Error", "Host is not running");
-		failures++;
-	}
-	emit(a);
-	paths_free(&p);
+	if (!strcmp(st, "Running"))
+		dj_set_str(a, "URL", url);   /* state: what ls shows, without asking again */
+	drv_emit(a);
 }
 
-/* ---- input ---- */
-
-static int read_hosts(json_t ***out, size_t *n)
+static void do_read(const char *verb, json_t **hosts, size_t n)
 {
-	struct strbuf sb;
-	json_t **v = NULL, *one;
-	json_error_t e;
-	size_t cnt = 0;
-
-	sb_init(&sb, 64u << 20);
-	if (sb_read_fd(&sb, 0, 64u << 20) < 0) {
-		sb_release(&sb);
-		return -1;
-	}
-	one = json_loadb(sb.buf, sb.len, 0, &e);
-	if (one) {
-		v = xmalloc(sizeof(*v));
-		v[cnt++] = one;
-	} else {
-		for (char *line = sb.buf; line && *line;) {
-			char *nl = strchr(line, '\n');
-			size_t len = nl ? (size_t)(nl - line) : strlen(line), k = 0;
-			while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
-				k++;
-			if (k < len) {
-				json_t *x = json_loadb(line, len, 0, &e);
-				if (!x) {
-					for (size_t i = 0; i < cnt; i++)
-						json_decref(v[i]);
-					free(v);
-					sb_release(&sb);
-					return dm_seterr("invalid host record: %s", e.text);
-				}
-				v = xrealloc(v, (cnt + 1) * sizeof(*v));
-				v[cnt++] = x;
-			}
-			line = nl ? nl + 1 : NULL;
-		}
-	}
-	sb_release(&sb);
-	*out = v;
-	*n = cnt;
-	return 0;
+	for (size_t i = 0; i < n; i++)
+		read_one(verb, hosts[i]);
 }
 
-static int usage(void)
-{
-	dm_errorf("usage: %s describe\n       %s VERB < host.json\n"
-	          "VERB: set-config precreate-check create remove start stop restart kill state url ip ssh-info",
-	          dm_progname, dm_progname);
-	return DM_EXIT_USAGE;
-}
+static const struct drv_verb verbs[] = {
+	{ "set-config", do_set_config, NULL },
+	{ "precreate-check", do_precreate, NULL },
+	{ "create", do_create, NULL },
+	{ "remove", do_action, NULL },
+	{ "start", do_action, NULL },
+	{ "stop", do_action, NULL },
+	{ "restart", do_action, NULL },
+	{ "kill", do_action, NULL },
+	{ "state", NULL, do_read },
+	{ "url", NULL, do_read },
+	{ "ip", NULL, do_read },
+	{ "ssh-info", do_ssh_info, NULL },
+};
+
+static const struct drv_spec spec = { "qemu", flags, ARRAY_SIZE(flags), verbs, ARRAY_SIZE(verbs) };
 
 int main(int argc, char **argv)
 {
-	static const char *const known[] = { "set-config", "precreate-check", "create", "remove", "start",
-		"stop", "restart", "kill", "state", "url", "ip", "ssh-info" };
-	const char *verb;
-	json_t **hosts = NULL;
-	size_t n = 0, i;
-
-	dm_init(argc, argv);
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		if (!strcmp(flags[i].name, "qemu-image"))
+			flags[i].defval = image_default_url();
 	signal(SIGPIPE, SIG_IGN);
-	if (argc != 2)
-		return usage();
-	verb = argv[1];
-	if (!strcmp(verb, "describe")) {
-		do_describe();
-		return DM_EXIT_OK;
-	}
-	for (i = 0; i < ARRAY_SIZE(known); i++)
-		if (!strcmp(verb, known[i]))
-			break;
-	if (i == ARRAY_SIZE(known))
-		return usage();
-	if (read_hosts(&hosts, &n) < 0) {
-		emit_error(NULL, dm_strerr());
-		return DM_EXIT_FAIL;
-	}
-	if (!strcmp(verb, "state") || !strcmp(verb, "url") || !strcmp(verb, "ip")) {
-		if (!n)
-			emit_error(NULL, "no host record on stdin");
-		for (i = 0; i < n; i++) {
-			if (!json_is_object(hosts[i]))
-				emit_error(NULL, "invalid host: expected a JSON object");
-			else
-				do_read(verb, hosts[i]);
-		}
-	} else {
-		json_t *h = n ? hosts[0] : NULL;
-		if (!h)
-			emit_error(NULL, "no host record on stdin");
-		else if (!json_is_object(h))
-			emit_error(NULL, "invalid host: expected a JSON object");
-		else if (!strcmp(verb, "set-config"))
-			do_set_config(h);
-		else if (!strcmp(verb, "precreate-check"))
-			do_precreate(h);
-		else if (!strcmp(verb, "create"))
-			do_create(h);
-		else if (!strcmp(verb, "ssh-info"))
-			do_ssh_info(h);
-		else
-			do_action(verb, h);
-	}
-	for (i = 0; i < n; i++)
-		json_decref(hosts[i]);
-	free(hosts);
-	if (precreate_failed)
-		return DM_EXIT_PRECREATE;
-	return failures ? DM_EXIT_FAIL : DM_EXIT_OK;
+	return drv_main(&spec, argc, argv);
 }
