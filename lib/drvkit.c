@@ -1,5 +1,4 @@
 /* drvkit.c - the driver side of the protocol (see drvkit.h). */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,21 +17,6 @@ void drv_init(const struct drv_spec *spec)
 }
 
 /* ---- output ---- */
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 void drv_emit(json_t *v)
 {

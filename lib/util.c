@@ -528,7 +528,7 @@ static int fsync_dir_of(const char *path)
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t n)
+int write_all(int fd, const void *data, size_t n)
 {
 	const char *p = data;
 	while (n) {

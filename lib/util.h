@@ -100,6 +100,9 @@ int parse_bool(const char *s, int *out);
 long long now_ms(void);
 /* Writes and mkdir with the store's rules. */
 int mkdir_p(const char *path, unsigned mode);
+/* Write all n bytes of p to fd, retrying after EINTR and short writes;
+ * 0, or -1 with errno set (no error message: callers name the file). */
+int write_all(int fd, const void *p, size_t n);
 /* Atomically replace path with data: temp file in the same dir, fsync, rename,
  * fsync dir. The file gets mode `mode`. */
 int write_file_atomic(const char *path, const void *data, size_t n, unsigned mode);

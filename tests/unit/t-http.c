@@ -28,17 +28,6 @@ static pid_t srv_pid;
 static char srv_log[512];
 static int srv_port;
 
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 static void reply(int c, const char *status, const char *extra, const char *body)
 {
 	struct strbuf sb = STRBUF_INIT;
