@@ -228,15 +228,25 @@ static int call_line(void *arg, char *s, size_t n)
 	return 0;
 }
 
+struct line_sink {
+	struct strbuf *line;
+	struct call *c;
+};
+
+static int sink_lines(void *ctx, const char *buf, size_t n)
+{
+	struct line_sink *ls = ctx;
+	return feed_lines(ls->line, buf, n, call_line, ls->c);
+}
+
 int driver_call(const char *name, const char *verb, json_t *host, json_t *flags,
                 const struct driver_cb *cb, int timeout_ms, json_t **answer, int *exit_code)
 {
 	struct call c = { name, verb, cb, NULL };
 	struct strbuf in = STRBUF_INIT, line;
 	struct proc p;
-	char *path, buf[65536];
+	char *path;
 	char *argv[3];
-	size_t off = 0;
 	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
 	int failed = 0, timed_out = 0, code;
 	const char *etext;
@@ -265,58 +275,12 @@ int driver_call(const char *name, const char *verb, json_t *host, json_t *flags,
 		return -1;
 	}
 	free(path);
-	set_nonblock(p.in);
-	if (!in.len) {
-		close(p.in);
-		p.in = -1;
-	}
 	sb_init(&line, DM_CAP_LINE);
-	while (p.out >= 0) {
-		struct pollfd pf[2];
-		int np = 0, tmo = -1, ir = -1;
-		if (deadline) {
-			long long left = deadline - now_ms();
-			if (left <= 0) {
-				timed_out = 1;
-				break;
-			}
-			tmo = left > 60000 ? 60000 : (int)left;
-		}
-		pf[np].fd = p.out;
-		pf[np++].events = POLLIN;
-		if (p.in >= 0) {
-			ir = np;
-			pf[np].fd = p.in;
-			pf[np++].events = POLLOUT;
-		}
-		if (poll(pf, (nfds_t)np, tmo) < 0) {
-			if (errno == EINTR)
-				continue;
-			dm_seterr_errno("poll");
-			failed = 1;
-			break;
-		}
-		if (ir >= 0 && pf[ir].revents) {
-			ssize_t w = proc_write(p.in, in.buf + off, in.len - off);
-			if (w > 0)
-				off += (size_t)w;
-			if ((w < 0 && errno != EAGAIN) || off == in.len) {
-				close(p.in);   /* all sent, or the driver stopped reading */
-				p.in = -1;
-			}
-		}
-		if (pf[0].revents) {
-			ssize_t r = read(p.out, buf, sizeof(buf));
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (r <= 0) {
-				close(p.out);
-				p.out = -1;
-			} else if (feed_lines(&line, buf, (size_t)r, call_line, &c) < 0) {
-				failed = 1;
-				break;
-			}
-		}
+	{
+		struct line_sink ls = { &line, &c };
+		int r = proc_pump(&p, in.buf, in.len, sink_lines, &ls, deadline);
+		failed = r == -1;
+		timed_out = r == -2;
 	}
 	sb_release(&in);
 	if (!failed && !timed_out && line.len && call_line(&c, line.buf, line.len) < 0)

@@ -217,65 +217,83 @@ ssize_t proc_write(int fd, const void *buf, size_t n)
 	return w;
 }
 
-int proc_run(char *const argv[], const char *in, size_t inlen, struct strbuf *out,
-             long long deadline_ms)
+int proc_pump(struct proc *p, const char *in, size_t inlen,
+              int (*on_out)(void *ctx, const char *buf, size_t n), void *ctx,
+              long long deadline_ms)
 {
-	struct proc p;
 	size_t off = 0;
-	char buf[16384];
-	int failed = 0;
-	unsigned flags = PROC_PIPE_OUT | PROC_NEWPGRP | (in ? PROC_PIPE_IN : 0);
-	if (proc_spawn(&p, argv, NULL, flags) < 0)
-		return -2;
-	if (p.in >= 0) {
-		fcntl(p.in, F_SETFL, fcntl(p.in, F_GETFL) | O_NONBLOCK);
-		if (inlen == 0)
-			close_fd(&p.in);
+	char buf[65536];
+
+	if (p->in >= 0) {
+		fcntl(p->in, F_SETFL, fcntl(p->in, F_GETFL) | O_NONBLOCK);
+		if (!in || inlen == 0)
+			close_fd(&p->in);
 	}
-	while (p.out >= 0) {
+	while (p->out >= 0) {
 		struct pollfd pf[2];
 		int np = 0, tmo = -1, ir = -1;
 		if (deadline_ms) {
 			long long left = deadline_ms - now_ms();
 			if (left <= 0)
-				break;
+				return -2;
 			tmo = left > 60000 ? 60000 : (int)left;
 		}
-		pf[np].fd = p.out;
+		pf[np].fd = p->out;
 		pf[np++].events = POLLIN;
-		if (p.in >= 0) {
+		if (p->in >= 0) {
 			ir = np;
-			pf[np].fd = p.in;
+			pf[np].fd = p->in;
 			pf[np++].events = POLLOUT;
 		}
 		if (poll(pf, (nfds_t)np, tmo) < 0) {
 			if (errno == EINTR)
 				continue;
-			dm_seterr_errno("poll");
-			failed = 1;
-			break;
+			return dm_seterr_errno("poll");
 		}
 		if (ir >= 0 && (pf[ir].revents & (POLLOUT | POLLERR | POLLHUP))) {
-			ssize_t w = proc_write(p.in, in + off, inlen - off);
+			ssize_t w = proc_write(p->in, in + off, inlen - off);
 			if (w > 0)
 				off += (size_t)w;
 			if ((w < 0 && errno != EAGAIN) || off == inlen)
-				close_fd(&p.in);   /* EPIPE: the child stopped reading */
+				close_fd(&p->in);   /* all sent, or EPIPE: the child stopped reading */
 		}
 		if (pf[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-			ssize_t r = read(p.out, buf, sizeof(buf));
+			ssize_t r = read(p->out, buf, sizeof(buf));
 			if (r < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (r <= 0)
-				close_fd(&p.out);
-			else if (sb_add(out, buf, (size_t)r) < 0) {
-				dm_seterr("%s: output exceeds %zu bytes", argv[0], out->cap);
-				failed = 1;
-				break;
-			}
+				close_fd(&p->out);
+			else if (on_out(ctx, buf, (size_t)r) < 0)
+				return -1;
 		}
 	}
-	if (failed) {
+	return 0;
+}
+
+struct collect {
+	struct strbuf *out;
+	const char *prog;
+};
+
+static int collect_out(void *ctx, const char *buf, size_t n)
+{
+	struct collect *c = ctx;
+	if (sb_add(c->out, buf, n) < 0)
+		return dm_seterr("%s: output exceeds %zu bytes", c->prog, c->out->cap);
+	return 0;
+}
+
+int proc_run(char *const argv[], const char *in, size_t inlen, struct strbuf *out,
+             long long deadline_ms)
+{
+	struct proc p;
+	struct collect c = { out, argv[0] };
+	unsigned flags = PROC_PIPE_OUT | PROC_NEWPGRP | (in ? PROC_PIPE_IN : 0);
+	int r;
+	if (proc_spawn(&p, argv, NULL, flags) < 0)
+		return -2;
+	r = proc_pump(&p, in, inlen, collect_out, &c, deadline_ms);
+	if (r == -1) {
 		char msg[2048];
 		snprintf(msg, sizeof(msg), "%s", dm_strerr());
 		proc_kill(&p, SIGKILL);

@@ -40,6 +40,14 @@ void proc_kill(struct proc *p, int sig);
 /* One write(2) that cannot raise SIGPIPE: returns bytes written, or -1 with
  * errno (EPIPE when the reader is gone, EAGAIN on a full non-blocking pipe). */
 ssize_t proc_write(int fd, const void *buf, size_t n);
+/* Feed in/inlen to p's stdin (closed when all is written, or at once when
+ * inlen is 0) while handing each chunk of its stdout to on_out, until stdout
+ * ends.  Returns 0 at the end of stdout, -1 when on_out (or poll) failed
+ * (error set), -2 when the deadline (absolute, 0 = none) passed first.  The
+ * child is neither killed nor reaped: the caller decides. */
+int proc_pump(struct proc *p, const char *in, size_t inlen,
+              int (*on_out)(void *ctx, const char *buf, size_t n), void *ctx,
+              long long deadline_ms);
 /* Run argv in its own process group, feeding `in` (may be NULL: stdin is
  * inherited), collecting stdout into out (out->cap bounds it; exceeding it
  * kills the child); stderr passes through.  Returns as proc_wait, or -2 when
