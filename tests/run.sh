@@ -7,6 +7,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 tiers=${*:-unit cli fakes integration}
 fail=0 skipped=0
+taps=$(mktemp -d /tmp/dm-tiers.XXXXXX)
+trap 'rm -rf "$taps"' EXIT
 for tier in $tiers; do
 	echo "== tier: $tier"
 	case $tier in
@@ -25,13 +27,13 @@ for tier in $tiers; do
 		if ! command -v bats >/dev/null; then
 			echo "skipped: $tier: bats not installed"; skipped=$((skipped+1)); continue
 		fi
-		bats --tap "$@" | tee /tmp/dm-tier-$tier.tap | grep -v '^ok ' || true
-		if grep -q '^not ok' /tmp/dm-tier-$tier.tap || ! grep -q '^1\.\.' /tmp/dm-tier-$tier.tap; then
+		bats --tap "$@" | tee "$taps/$tier.tap" | grep -v '^ok ' || true
+		if grep -q '^not ok' "$taps/$tier.tap" || ! grep -q '^1\.\.' "$taps/$tier.tap"; then
 			fail=1
 		fi
-		n=$(grep -c '^ok .*# skip' /tmp/dm-tier-$tier.tap)
+		n=$(grep -c '^ok .*# skip' "$taps/$tier.tap")
 		[ "$n" -gt 0 ] && { echo "skipped: $n tests in tier $tier (reasons above)"; skipped=$((skipped+n)); }
-		echo "$tier: $(grep -c '^ok ' /tmp/dm-tier-$tier.tap) passed, $(grep -c '^not ok' /tmp/dm-tier-$tier.tap) failed" ;;
+		echo "$tier: $(grep -c '^ok ' "$taps/$tier.tap") passed, $(grep -c '^not ok' "$taps/$tier.tap") failed" ;;
 	esac
 done
 echo "== skipped: $skipped"
