@@ -71,6 +71,19 @@ host_down() { # NAME: stop one host (after its nspawn got SIGRTMIN+4)
 	ip link del "$1-v" 2>/dev/null || true
 }
 
+
+# launch NAME DIR: boot the host's container in the background (pid in DIR/pid).
+launch() {
+	# 3>&- : a test harness (bats) waits for its fd 3 to close
+	SYSTEMD_SECCOMP=0 SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 \
+	setsid systemd-nspawn -D "$2/merged" --machine="$1" --boot -q \
+		--register=no --keep-unit --console=passive \
+		--network-namespace-path="/run/netns/$1" \
+		--capability=all --bind="$2/docker:/var/lib/docker" \
+		>>"$2/console.log" 2>&1 </dev/null 3>&- &
+	echo $! > "$2/pid"
+}
+
 case $CMD in
 check)
 	tb_check; exit $? ;;
@@ -121,14 +134,7 @@ up)
 		ip -n "$name" link set lo up
 		ip -n "$name" addr add "$ip/24" dev tb0
 		ip -n "$name" link set tb0 up
-		# 3>&- : a test harness (bats) waits for its fd 3 to close
-		SYSTEMD_SECCOMP=0 SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 \
-		setsid systemd-nspawn -D "$d/merged" --machine="$name" --boot -q \
-			--register=no --keep-unit --console=passive \
-			--network-namespace-path="/run/netns/$name" \
-			--capability=all --bind="$d/docker:/var/lib/docker" \
-			>"$d/console.log" 2>&1 </dev/null 3>&- &
-		echo $! > "$d/pid"
+		launch "$name" "$d"
 		i=$((i + 1))
 	done
 	mv "$ST/hosts.tmp" "$ST/hosts"
@@ -136,6 +142,17 @@ up)
 	while read -r name ip; do
 		# docker@ too: unprivileged logins wait for /run/nologin to go
 		until ssh_ok "$ST/id_ed25519" root "$ip" && ssh_ok "$ST/id_ed25519" docker "$ip"; do
+			if ! kill -0 "$(cat "$ST/$name/pid")" 2>/dev/null && [ ! -e "$ST/$name/relaunched" ]; then
+				# a container that died at once (seen under heavy load) gets one more go
+				echo "hosts.sh: $name exited early; starting it again" >&2
+				tail -5 "$ST/$name/console.log" >&2
+				: > "$ST/$name/relaunched"
+				mountpoint -q "$ST/$name/merged" || mount -t overlay overlay \
+					-o "lowerdir=$ROOT,upperdir=$ST/$name/upper,workdir=$ST/$name/work" "$ST/$name/merged"
+				launch "$name" "$ST/$name"
+				deadline=$(( $(date +%s) + ${TB_BOOT_TIMEOUT:-60} ))
+				continue
+			fi
 			if [ "$(date +%s)" -ge "$deadline" ] || ! kill -0 "$(cat "$ST/$name/pid")" 2>/dev/null; then
 				echo "hosts.sh: $name ($ip): no ssh; console:" >&2
 				tail -20 "$ST/$name/console.log" >&2
