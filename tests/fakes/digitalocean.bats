@@ -314,7 +314,10 @@ assert k["name"] == "web.1" and k["public_key"].startswith("ssh-ed25519 ")'
 	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/port" ] && break; sleep 0.05; done
 	local api
 	api=http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")
+	local t0
+	t0=$(date +%s%N)
 	DIGITALOCEAN_API_URL=$api DM_TIMEOUT=120 dm create -d digitalocean e2e
+	echo "# create -d digitalocean through the fake to a ready engine: $(( ($(date +%s%N) - t0) / 1000000 )) ms" >&3
 	[ "$status" -eq 0 ] || { echo "$output $stderr"; return 1; }
 	[[ "$output $stderr" == *"Docker is up and running!"* ]] || { echo "out: $output"; echo "err: $stderr"; return 1; }
 	DIGITALOCEAN_API_URL=$api dm env e2e
