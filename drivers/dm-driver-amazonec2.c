@@ -937,20 +937,6 @@ static void add_tags(struct params *p, const char *prefix, const char *machine, 
 	}
 }
 
-static int copy_file(const char *src, const char *dst)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int rc = 0;
-	if (sb_read_file(&sb, src, 1u << 20) < 0)
-		rc = dm_seterr("unable to copy ssh key: %s", dm_strerr());
-	else if (unlink(dst) < 0 && errno != ENOENT)
-		rc = dm_seterr("unable to copy ssh key: %s: %s", dst, strerror(errno));
-	else if (write_file_excl(dst, sb.buf, sb.len, 0600) < 0)
-		rc = dm_seterr("unable to copy ssh key: %s", dm_strerr());
-	explicit_bzero(sb.buf, sb.len);
-	sb_release(&sb);
-	return rc;
-}
 
 struct creating {
 	json_t *host, *d;       /* d: the driver state so far (owned) */
@@ -981,7 +967,7 @@ static int create_key(struct creating *cr)
 
 	if (*given) {
 		keypath = xasprintf("%s/id_rsa", cr->dir);
-		if (copy_file(given, keypath) < 0)
+		if (ssh_import_key(given, keypath) < 0)
 			goto out;
 		persist_str(cr, "SSHKeyPath", keypath);
 		if (*keyname && dj_bool(d, "ExistingKey", 0)) {
@@ -991,7 +977,7 @@ static int create_key(struct creating *cr)
 		}
 		pubpath = xasprintf("%s.pub", given);
 		char *dpub = xasprintf("%s.pub", keypath);
-		int crc = copy_file(pubpath, dpub);
+		int crc = ssh_import_key(pubpath, dpub);
 		free(dpub);
 		if (crc < 0)
 			goto out;

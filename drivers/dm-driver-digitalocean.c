@@ -413,19 +413,6 @@ static void do_precreate(const char *verb, json_t *host)
 
 /* ---- create ---- */
 
-static int copy_file(const char *src, const char *dst)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int rc = 0;
-	if (sb_read_file(&sb, src, 1u << 20) < 0)
-		rc = dm_seterr("unable to copy ssh key: %s", dm_strerr());
-	else if (unlink(dst) < 0 && errno != ENOENT)
-		rc = dm_seterr("unable to copy ssh key: %s: %s", dst, strerror(errno));
-	else if (write_file_excl(dst, sb.buf, sb.len, 0600) < 0)
-		rc = dm_seterr("unable to copy ssh key: %s", dm_strerr());
-	sb_release(&sb);
-	return rc;
-}
 
 /* The key: the account's (fingerprint) or a new one, uploaded. */
 static int create_key(const struct conf *c, const char *dir, long long *key_id)
@@ -448,9 +435,9 @@ static int create_key(const struct conf *c, const char *dir, long long *key_id)
 			keyfile = xasprintf("%s/id_rsa", dir);
 			pubfile = xasprintf("%s.pub", c->keypath);
 			char *dpub = xasprintf("%s/id_rsa.pub", dir);
-			int r = copy_file(c->keypath, keyfile);
+			int r = ssh_import_key(c->keypath, keyfile);
 			if (r == 0 && access(pubfile, F_OK) == 0)
-				copy_file(pubfile, dpub);
+				ssh_import_key(pubfile, dpub);
 			free(dpub);
 			if (r < 0) {
 				json_decref(d);

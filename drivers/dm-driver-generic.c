@@ -45,19 +45,6 @@ static const struct opt flags[] = {
 
 /* ---- create ---- */
 
-static int copy_key(const char *src, const char *dst)
-{
-	struct strbuf sb = STRBUF_INIT;
-	int rc = 0;
-	if (sb_read_file(&sb, src, 1u << 20) < 0)
-		rc = dm_seterr("unable to copy ssh key: open %s: %s", src, strerror(errno));
-	else if (unlink(dst) < 0 && errno != ENOENT)
-		rc = dm_seterr("unable to copy ssh key: %s: %s", dst, strerror(errno));
-	else if (write_file_excl(dst, sb.buf, sb.len, 0600) < 0)
-		rc = dm_seterr("unable to copy ssh key: %s", dm_strerr());
-	sb_release(&sb);
-	return rc;
-}
 
 /* Validate the flags; 1 ok, 0 answered an error. */
 static int check_config(json_t *fl, const char **ip, long *sshport, long *engport)
@@ -121,8 +108,8 @@ static void do_create(const char *verb, json_t *host)
 		drv_log("Importing SSH key...");
 		keypath = xasprintf("%s/id_rsa", dir);
 		char *pub = xasprintf("%s.pub", key), *dpub = xasprintf("%s.pub", keypath);
-		int rc = copy_key(key, keypath);
-		if (rc == 0 && access(pub, F_OK) == 0 && copy_key(pub, dpub) < 0)
+		int rc = ssh_import_key(key, keypath);
+		if (rc == 0 && access(pub, F_OK) == 0 && ssh_import_key(pub, dpub) < 0)
 			drv_log("Couldn't copy SSH public key : %s", dm_strerr());
 		free(pub);
 		free(dpub);

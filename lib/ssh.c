@@ -861,3 +861,19 @@ int ssh_keygen(const char *path, const char *type, const char *comment)
 	free(pub);
 	return 0;
 }
+
+int ssh_import_key(const char *src, const char *dst)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int rc = 0;
+	if (sb_read_file(&sb, src, 1u << 20) < 0)
+		rc = dm_seterr("unable to copy ssh key: %s", dm_strerr());
+	else if (unlink(dst) < 0 && errno != ENOENT)
+		rc = dm_seterr("unable to copy ssh key: %s: %s", dst, strerror(errno));
+	else if (write_file_excl(dst, sb.buf, sb.len, 0600) < 0)
+		rc = dm_seterr("unable to copy ssh key: %s", dm_strerr());
+	if (sb.alloc)
+		explicit_bzero(sb.buf, sb.len);
+	sb_release(&sb);
+	return rc;
+}

@@ -119,5 +119,9 @@ int ssh_pin_hostkey(const struct ssh_target *t, long long deadline_ms);
  * (NULL = default) or "rsa" (2048 bits, as 0.16.2).  Fails if path exists.
  * Both files end up mode 0600. */
 int ssh_keygen(const char *path, const char *type, const char *comment);
+/* Copy a user's key file (private or .pub) into a machine directory as a new
+ * 0600 file, replacing dst; the copy in memory is wiped.  0, or -1 with
+ * the error "unable to copy ssh key: …". */
+int ssh_import_key(const char *src, const char *dst);
 
 #endif
