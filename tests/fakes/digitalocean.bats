@@ -210,6 +210,36 @@ assert k["name"] == "web.1" and k["public_key"].startswith("ssh-ed25519 ")'
 	done
 }
 
+@test "SIGINT or SIGTERM during create rolls back: nothing at the provider, no store entry" {
+	local sig s pid rc
+	for sig in INT TERM; do
+		for s in 'POST /v2/droplets|after' 'GET /v2/droplets/{droplet_id}|before'; do
+			fake POST /_reset >/dev/null
+			fake POST /_fault "{\"match\":\"${s%|*}\",\"kind\":\"hang\",\"phase\":\"${s#*|}\",\"seconds\":20}" >/dev/null
+			dm-create -d digitalocean sig1 >"$BATS_TEST_TMPDIR/sig.out" 2>&1 3>&- &
+			pid=$!
+			for _ in $(seq 200); do
+				fake GET /_faults | grep -q '"fired": 1' && break
+				sleep 0.05
+			done
+			fake GET /_faults | grep -q '"fired": 1' || { echo "$s: never reached"; kill -9 $pid; return 1; }
+			[ "$(live_count)" -ge 1 ] || { echo "$s: no resource to roll back yet"; kill -9 $pid; return 1; }
+			kill -$sig $pid
+			# the hung request is let go so the rollback's own calls get answers
+			fake POST /_release >/dev/null
+			rc=0
+			timeout 60 tail --pid=$pid -f /dev/null || { kill -9 $pid; echo "$sig at $s: no exit"; return 1; }
+			wait $pid || rc=$?
+			echo "# $sig at $s: exit $rc" >&3
+			[ "$rc" -ne 0 ] || { cat "$BATS_TEST_TMPDIR/sig.out"; return 1; }
+			grep -q 'Removing the partly created machine "sig1"' "$BATS_TEST_TMPDIR/sig.out" ||
+				{ cat "$BATS_TEST_TMPDIR/sig.out"; return 1; }
+			[ ! -e "$MACHINE_STORAGE_PATH/machines/sig1" ] || { echo "store entry left"; return 1; }
+			zero_left || { echo "after $sig at $s"; cat "$BATS_TEST_TMPDIR/sig.out"; return 1; }
+		done
+	done
+}
+
 @test "kill -9 of dm-create at every step, then rm -f, leaves nothing" {
 	local steps=(
 		'POST /v2/account/keys|after'
