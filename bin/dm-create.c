@@ -199,11 +199,10 @@ static int bootstrap_certs(struct create *c)
 
 static int run_provision(struct create *c)
 {
-	char *dirs = cli_search_path(), *bin = proc_find("dm-provision", dirs);
+	char *bin = proc_find_libexec("dm-provision");
 	char *argv[] = { (char *)"dm-provision", (char *)"--create", (char *)c->name, NULL };
 	struct proc p;
 	int st;
-	free(dirs);
 	if (!bin)
 		return dm_seterr("Error creating machine: provisioning needs dm-provision, which is not installed");
 	if (proc_spawn(&p, (char *[]){ bin, argv[1], argv[2], NULL }, NULL, 0) < 0)

@@ -104,9 +104,9 @@ static void export_opt(struct optset *os, const char *name, const char *env)
 
 static int run_command(const char *prog, const char *cmd, int argc, char **argv)
 {
-	char *dirs = cli_search_path(), *bin, *name = xasprintf("dm-%s", cmd);
+	char *bin, *name = xasprintf("dm-%s", cmd);
 	char **av;
-	if (strchr(cmd, '/') || !cmd_info_find(cmd) || !(bin = proc_find(name, dirs))) {
+	if (strchr(cmd, '/') || !cmd_info_find(cmd) || !(bin = proc_find_libexec(name))) {
 		dm_errorf("%s: '%s' is not a %s command. See '%s --help'.", prog, cmd, prog, prog);
 		return DM_EXIT_FAIL;
 	}

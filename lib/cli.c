@@ -222,28 +222,6 @@ int cli_print_json(json_t *v)
 	return 0;
 }
 
-char *cli_search_path(void)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char self[PATH_MAX];
-	const char *env = getenv("DM_LIBEXECDIR"), *path = getenv("PATH");
-	ssize_t n;
-	if (env && *env)
-		sb_addf(&sb, "%s:", env);
-	sb_addf(&sb, "%s:", dm_libexecdir);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = 0;
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			sb_addf(&sb, "%s:", self);
-		}
-	}
-	sb_adds(&sb, path ? path : "/usr/local/bin:/usr/bin:/bin");
-	return sb_detach(&sb);
-}
-
 int cli_parse(struct optset *os, const struct cmd_spec *spec, int argc, char **argv, int *status)
 {
 	cli_set_argv(argc, argv);

@@ -47,11 +47,6 @@ const char *cli_argv0(void);
 /* Machine state names, index = 0.16.2's numeric state. */
 extern const char *const dm_states[];
 
-/* Directories searched for dm-CMD and dm-driver-NAME, as a PATH-style list:
- * $DM_LIBEXECDIR, the compiled-in libexec dir, this binary's directory, $PATH.
- * Caller frees. */
-char *cli_search_path(void);
-
 /* The standard start of a command's main: records argv, answers the hidden
  * `__complete` and `__options` verbs, parses options (-h: help, exit 0; errors: usage, exit 2).
  * Returns 0 to go on, or -1 when main must return *status. */

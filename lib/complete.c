@@ -105,10 +105,8 @@ void complete_values(enum opt_comp kind, const char *values, const char *prefix,
 /* Hand completion of "CMD WORDS..." to dm-CMD. */
 static int complete_exec(const char *cmd, int n, char **words)
 {
-	char *dirs = cli_search_path(), *name = xasprintf("dm-%s", cmd), *bin;
+	char *name = xasprintf("dm-%s", cmd), *bin = proc_find_libexec(name);
 	char **av;
-	bin = proc_find(name, dirs);
-	free(dirs);
 	if (!bin)
 		return 0;
 	av = xcalloc((size_t)n + 3, sizeof(*av));

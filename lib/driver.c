@@ -19,37 +19,6 @@
 
 /* ---- lookup ---- */
 
-static char *self_dir(void)
-{
-	char buf[4096], *slash;
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	slash = strrchr(buf, '/');
-	if (!slash || slash == buf)
-		return NULL;
-	*slash = 0;
-	return xstrdup(buf);
-}
-
-/* The search list: $DM_LIBEXECDIR, dm_libexecdir, the executable's dir, $PATH. */
-static char *search_dirs(void)
-{
-	struct strbuf sb = STRBUF_INIT;
-	const char *env = getenv("DM_LIBEXECDIR"), *path = getenv("PATH");
-	char *self = self_dir();
-	if (env && *env)
-		sb_addf(&sb, "%s:", env);
-	if (dm_libexecdir[0])
-		sb_addf(&sb, "%s:", dm_libexecdir);
-	if (self)
-		sb_addf(&sb, "%s:", self);
-	sb_adds(&sb, path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-	free(self);
-	return sb_detach(&sb);
-}
-
 static int valid_driver_name(const char *name)
 {
 	return name && *name && name[0] != '.' && !strchr(name, '/');
@@ -63,16 +32,14 @@ static int not_found(const char *name)
 
 char *driver_path(const char *name)
 {
-	char *dirs, *file, *p;
+	char *file, *p;
 	if (!valid_driver_name(name)) {
 		not_found(name);
 		return NULL;
 	}
-	dirs = search_dirs();
 	file = xasprintf(DRIVER_PREFIX "%s", name);
-	p = proc_find(file, dirs);
+	p = proc_find_libexec(file);
 	free(file);
-	free(dirs);
 	if (!p)
 		not_found(name);
 	return p;
@@ -85,7 +52,7 @@ static int strcmp_ptr(const void *a, const void *b)
 
 void driver_list(struct strvec *names)
 {
-	char *dirs = search_dirs(), *d = dirs, *e;
+	char *dirs = proc_libexec_path(), *d = dirs, *e;
 	size_t first = names->n;
 	for (; d; d = e ? e + 1 : NULL) {
 		DIR *dh;

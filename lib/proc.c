@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dm.h"
 #include "proc.h"
 
 extern char **environ;
@@ -324,4 +325,43 @@ char *proc_find(const char *name, const char *dirs)
 		d = e + 1;
 	}
 	return NULL;
+}
+
+/* ---- where dm's programs live ---- */
+
+static char *self_dir(void)
+{
+	char buf[4096], *slash;
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return NULL;
+	*slash = 0;
+	return xstrdup(buf);
+}
+
+char *proc_libexec_path(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *env = getenv("DM_LIBEXECDIR"), *path = getenv("PATH");
+	char *self = self_dir();
+	if (env && *env)
+		sb_addf(&sb, "%s:", env);
+	if (dm_libexecdir[0])
+		sb_addf(&sb, "%s:", dm_libexecdir);
+	if (self)
+		sb_addf(&sb, "%s:", self);
+	sb_adds(&sb, path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	free(self);
+	return sb_detach(&sb);
+}
+
+char *proc_find_libexec(const char *name)
+{
+	char *dirs = proc_libexec_path(), *p = proc_find(name, dirs);
+	free(dirs);
+	return p;
 }

@@ -57,5 +57,11 @@ int proc_run(char *const argv[], const char *in, size_t inlen, struct strbuf *ou
 /* Find an executable: dir/name for each dir in the colon list; NULL if none.
  * Empty list elements are skipped. Caller frees. */
 char *proc_find(const char *name, const char *dirs);
+/* Where dm's own programs (dm-CMD, dm-driver-NAME) are looked for, as a
+ * PATH-style list: $DM_LIBEXECDIR (itself a list), the compiled-in libexec
+ * dir, the running binary's directory, then $PATH.  Caller frees. */
+char *proc_libexec_path(void);
+/* proc_find(name, proc_libexec_path()); NULL if not found. Caller frees. */
+char *proc_find_libexec(const char *name);
 
 #endif
