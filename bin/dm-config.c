@@ -41,7 +41,6 @@ int main(int argc, char **argv)
 		                 .args = COMP_MACHINE };
 	struct optset os;
 	struct store st;
-	struct strvec names = STRVEC_INIT;
 	struct strbuf out = STRBUF_INIT;
 	int status = 0;
 	json_t *h;
@@ -55,13 +54,7 @@ int main(int argc, char **argv)
 		dm_errorf("%s", dm_strerr());
 		return dm_finish(DM_EXIT_FAIL);
 	}
-	if (os.args.n > 1 || cli_names(&st, &os.args, 1, &names) < 0 || names.n != 1) {
-		dm_errorf("%s", os.args.n > 1 || names.n > 1
-		                        ? "Error: Expected one machine name as an argument"
-		                        : dm_strerr());
-		return dm_finish(DM_EXIT_FAIL);
-	}
-	if (!(h = machine_load(&st, names.v[0]))) {
+	if (!(h = machine_load_one(&st, &os.args))) {
 		dm_errorf("%s", dm_strerr());
 		return dm_finish(DM_EXIT_FAIL);
 	}
@@ -99,7 +92,6 @@ int main(int argc, char **argv)
 	free(dir);
 	free(url);
 	json_decref(h);
-	sv_clear(&names);
 	store_free(&st);
 	opts_free(&os);
 	return dm_finish(0);

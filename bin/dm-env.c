@@ -43,7 +43,6 @@ int main(int argc, char **argv)
 	struct cmd_spec spec = { .opts = env_opts, .nopts = ARRAY_SIZE(env_opts), .args = COMP_MACHINE };
 	struct optset os;
 	struct store st;
-	struct strvec names = STRVEC_INIT;
 	struct strbuf out = STRBUF_INIT;
 	enum shell_kind sk;
 	int status = 0;
@@ -77,16 +76,7 @@ int main(int argc, char **argv)
 		dm_errorf("%s", dm_strerr());
 		return dm_finish(DM_EXIT_FAIL);
 	}
-	if (os.args.n > 1) {
-		dm_errorf("Error: Expected one machine name as an argument");
-		return dm_finish(DM_EXIT_FAIL);
-	}
-	if (cli_names(&st, &os.args, 1, &names) < 0 || names.n != 1) {
-		dm_errorf("%s", names.n > 1 ? "Error: Expected one machine name as an argument"
-		                            : dm_strerr());
-		return dm_finish(DM_EXIT_FAIL);
-	}
-	if (!(h = machine_load(&st, names.v[0]))) {
+	if (!(h = machine_load_one(&st, &os.args))) {
 		dm_errorf("%s", dm_strerr());
 		return dm_finish(DM_EXIT_FAIL);
 	}
@@ -134,7 +124,6 @@ int main(int argc, char **argv)
 	free(certdir);
 	free(url);
 	json_decref(h);
-	sv_clear(&names);
 	store_free(&st);
 	opts_free(&os);
 	return dm_finish(0);

@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 		                 .args = COMP_MACHINE };
 	struct optset os;
 	struct store st;
-	struct strvec names = STRVEC_INIT, secrets = STRVEC_INIT;
+	struct strvec secrets = STRVEC_INIT;
 	struct strbuf out = STRBUF_INIT;
 	int status = 0;
 	json_t *h, *view;
@@ -55,15 +55,7 @@ int main(int argc, char **argv)
 		dm_errorf("Error: Expected one machine name as an argument");
 		return dm_finish(DM_EXIT_FAIL);
 	}
-	if (cli_store(&st) < 0 || cli_names(&st, &os.args, 1, &names) < 0) {
-		dm_errorf("%s", dm_strerr());
-		return dm_finish(DM_EXIT_FAIL);
-	}
-	if (names.n != 1) {
-		dm_errorf("Error: Expected one machine name as an argument");
-		return dm_finish(DM_EXIT_FAIL);
-	}
-	if (!(h = machine_load(&st, names.v[0]))) {
+	if (cli_store(&st) < 0 || !(h = machine_load_one(&st, &os.args))) {
 		dm_errorf("%s", dm_strerr());
 		return dm_finish(DM_EXIT_FAIL);
 	}
@@ -96,7 +88,6 @@ int main(int argc, char **argv)
 	sb_release(&out);
 	json_decref(view);
 	json_decref(h);
-	sv_clear(&names);
 	sv_clear(&secrets);
 	store_free(&st);
 	opts_free(&os);

@@ -22,6 +22,23 @@ json_t *machine_load(const struct store *st, const char *name)
 	return h;
 }
 
+json_t *machine_load_one(const struct store *st, const struct strvec *args)
+{
+	static const char one[] = "Error: Expected one machine name as an argument";
+	struct strvec names = STRVEC_INIT;
+	json_t *h = NULL;
+	if (args->n > 1)
+		dm_seterr(one);
+	else if (cli_names(st, args, 1, &names) == 0) {
+		if (names.n != 1)
+			dm_seterr(one);
+		else
+			h = machine_load(st, names.v[0]);
+	}
+	sv_clear(&names);
+	return h;
+}
+
 char *machine_ask(json_t *h, const char *verb, const char *field, int timeout_ms)
 {
 	json_t *ans = NULL;

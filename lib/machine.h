@@ -14,6 +14,11 @@
 
 /* Load NAME (error set in 0.16.2's words). */
 json_t *machine_load(const struct store *st, const char *name);
+/* The one machine a command such as env, config or inspect acts on: named
+ * by args (or "-": stdin), else "default".  NULL with the error set when
+ * there is not exactly one (`Error: Expected one machine name as an
+ * argument`, or cli_names' error) or it cannot be loaded. */
+json_t *machine_load_one(const struct store *st, const struct strvec *args);
 /* Ask the driver one read verb and return the answer's string member
  * (verb "url" -> "URL", "ip" -> "IP", "state" -> "State"). Caller frees. */
 char *machine_ask(json_t *h, const char *verb, const char *field, int timeout_ms);
