@@ -503,3 +503,61 @@ void driver_batch_many(struct driver_batch *b, size_t nb, long long deadline_ms)
 	free(pf);
 	free(owner);
 }
+
+/* ---- many hosts, grouped by driver ---- */
+
+struct ask_group {
+	size_t *idx;            /* batch position -> index into the caller's hosts */
+	void (*on_answer)(void *ctx, size_t index, json_t *answer);
+	void *ctx;
+};
+
+static void ask_answer(void *ctx, size_t k, json_t *ans)
+{
+	struct ask_group *g = ctx;
+	g->on_answer(g->ctx, g->idx[k], ans);
+}
+
+void driver_ask_many(json_t *const *hosts, size_t n, const char *verb,
+                     void (*on_answer)(void *ctx, size_t index, json_t *answer), void *ctx,
+                     long long deadline_ms)
+{
+	struct driver_batch *b = xcalloc(n + 1, sizeof(*b));
+	struct ask_group *g = xcalloc(n + 1, sizeof(*g));
+	char *done = xcalloc(n + 1, 1);
+	size_t nb = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *drv;
+		size_t m = 0;
+		if (!hosts[i] || done[i])
+			continue;
+		drv = dj_str(hosts[i], "DriverName", "");
+		b[nb].hosts = xcalloc(n, sizeof(json_t *));
+		g[nb].idx = xcalloc(n, sizeof(size_t));
+		for (size_t j = i; j < n; j++) {
+			if (hosts[j] && !done[j] && !strcmp(dj_str(hosts[j], "DriverName", ""), drv)) {
+				b[nb].hosts[m] = hosts[j];
+				g[nb].idx[m++] = j;
+				done[j] = 1;
+			}
+		}
+		g[nb].on_answer = on_answer;
+		g[nb].ctx = ctx;
+		b[nb].driver = drv;
+		b[nb].verb = verb;
+		b[nb].n = m;
+		b[nb].on_answer = ask_answer;
+		b[nb].ctx = &g[nb];
+		nb++;
+	}
+	if (nb)
+		driver_batch_many(b, nb, deadline_ms);
+	for (size_t k = 0; k < nb; k++) {
+		free(b[k].hosts);
+		free(g[k].idx);
+	}
+	free(b);
+	free(g);
+	free(done);
+}

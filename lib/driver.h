@@ -97,4 +97,11 @@ struct driver_batch {
  * until all are answered or the deadline passes. */
 void driver_batch_many(struct driver_batch *b, size_t nb, long long deadline_ms);
 
+/* Ask VERB of every hosts[i] (NULL entries are skipped): one batch per
+ * DriverName, all at once, under one deadline.  on_answer gets the index
+ * into hosts and the answer (borrowed; NULL when the deadline passed). */
+void driver_ask_many(json_t *const *hosts, size_t n, const char *verb,
+                     void (*on_answer)(void *ctx, size_t index, json_t *answer), void *ctx,
+                     long long deadline_ms);
+
 #endif

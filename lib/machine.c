@@ -276,13 +276,11 @@ struct field_ctx {
 	const char *field;
 	char **values;     /* per name */
 	char **errors;
-	size_t *idx;       /* batch index -> name index */
 };
 
-static void on_field(void *ctx, size_t k, json_t *ans)
+static void on_field(void *ctx, size_t i, json_t *ans)
 {
 	struct field_ctx *fc = ctx;
-	size_t i = fc->idx[k];
 	const char *v;
 	if (!ans) {
 		fc->errors[i] = xstrdup("timeout waiting for the driver");
@@ -321,31 +319,8 @@ int machine_print_field(const struct store *st, const struct strvec *args, int m
 		if (!(hosts[i] = machine_load(st, names.v[i])))
 			errors[i] = xstrdup(dm_strerr());
 
-	/* One batch per driver in use. */
-	struct driver_batch *b = xcalloc(n + 1, sizeof(*b));
-	struct field_ctx *fc = xcalloc(n + 1, sizeof(*fc));
-	size_t nb = 0;
-	char *done = xcalloc(n + 1, 1);
-	for (i = 0; i < n; i++) {
-		if (!hosts[i] || done[i])
-			continue;
-		const char *drv = host_driver_name(hosts[i]);
-		json_t **bh = xcalloc(n, sizeof(*bh));
-		size_t *bi = xcalloc(n, sizeof(*bi)), m = 0;
-		for (size_t j = i; j < n; j++) {
-			if (hosts[j] && !done[j] && !strcmp(host_driver_name(hosts[j]), drv)) {
-				bh[m] = hosts[j];
-				bi[m++] = j;
-				done[j] = 1;
-			}
-		}
-		fc[nb] = (struct field_ctx){ field, values, errors, bi };
-		b[nb] = (struct driver_batch){ .driver = drv, .verb = verb, .hosts = bh, .n = m,
-			                       .on_answer = on_field, .ctx = &fc[nb] };
-		nb++;
-	}
-	if (nb)
-		driver_batch_many(b, nb, now_ms() + MACHINE_DRIVER_TIMEOUT_MS);
+	struct field_ctx fc = { field, values, errors };
+	driver_ask_many(hosts, n, verb, on_field, &fc, now_ms() + MACHINE_DRIVER_TIMEOUT_MS);
 	for (i = 0; i < n; i++) {
 		if (errors[i]) {
 			dm_errorf("%s", errors[i]);
@@ -363,13 +338,6 @@ int machine_print_field(const struct store *st, const struct strvec *args, int m
 		free(errors[i]);
 		json_decref(hosts[i]);
 	}
-	for (i = 0; i < nb; i++) {
-		free(b[i].hosts);
-		free(fc[i].idx);
-	}
-	free(b);
-	free(fc);
-	free(done);
 	free(hosts);
 	free(values);
 	free(errors);

@@ -70,30 +70,15 @@ int probe_load(const struct store *st, struct probe_row **rowsp, size_t *np)
 
 /* ---- state through batched driver calls ---- */
 
-struct group {
-	char *driver;
-	json_t **hosts;
-	size_t *idx;       /* row index of hosts[k] */
-	size_t n;
-};
-
-struct state_ctx {
-	struct probe_row *rows;
-	struct group *g;
-	char *answered;    /* per row */
-};
-
-static void on_state(void *ctx, size_t k, json_t *ans)
+static void on_state(void *ctx, size_t i, json_t *ans)
 {
-	struct state_ctx *sc = ctx;
-	struct probe_row *r = &sc->rows[sc->g->idx[k]];
-	sc->answered[sc->g->idx[k]] = 1;
+	struct probe_row *r = &((struct probe_row *)ctx)[i];
+	const char *err;
 	if (!ans) {
 		set(&r->state, "Timeout");
 		return;
 	}
-	const char *err = dj_str(ans, "Error", NULL);
-	if (err) {
+	if ((err = dj_str(ans, "Error", NULL))) {
 		set(&r->state, "Error");
 		set(&r->error, err);
 		return;
@@ -104,49 +89,11 @@ static void on_state(void *ctx, size_t k, json_t *ans)
 
 static void run_states(struct probe_row *rows, size_t n, const char *sel, long long deadline)
 {
-	struct group *groups = xcalloc(n + 1, sizeof(*groups));
-	struct driver_batch *b;
-	struct state_ctx *ctx;
-	char *answered = xcalloc(n + 1, 1);
-	size_t ng = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t g;
-		if ((sel && !sel[i]) || !rows[i].host)
-			continue;
-		for (g = 0; g < ng; g++)
-			if (!strcmp(groups[g].driver, rows[i].driver))
-				break;
-		if (g == ng) {
-			groups[ng].driver = rows[i].driver;
-			groups[ng].hosts = xcalloc(n, sizeof(json_t *));
-			groups[ng].idx = xcalloc(n, sizeof(size_t));
-			ng++;
-		}
-		groups[g].hosts[groups[g].n] = rows[i].host;
-		groups[g].idx[groups[g].n++] = i;
-	}
-	b = xcalloc(ng + 1, sizeof(*b));
-	ctx = xcalloc(ng + 1, sizeof(*ctx));
-	for (size_t g = 0; g < ng; g++) {
-		ctx[g] = (struct state_ctx){ rows, &groups[g], answered };
-		b[g].driver = groups[g].driver;
-		b[g].verb = "state";
-		b[g].hosts = groups[g].hosts;
-		b[g].n = groups[g].n;
-		b[g].on_answer = on_state;
-		b[g].ctx = &ctx[g];
-	}
-	if (ng)
-		driver_batch_many(b, ng, deadline);
-	for (size_t g = 0; g < ng; g++) {
-		free(groups[g].hosts);
-		free(groups[g].idx);
-	}
-	free(groups);
-	free(b);
-	free(ctx);
-	free(answered);
+	json_t **hosts = xcalloc(n + 1, sizeof(*hosts));
+	for (size_t i = 0; i < n; i++)
+		hosts[i] = sel && !sel[i] ? NULL : rows[i].host;
+	driver_ask_many(hosts, n, "state", on_state, rows, deadline);
+	free(hosts);
 }
 
 void probe_run(const struct store *st, struct probe_row *rows, size_t n, const char *sel,
