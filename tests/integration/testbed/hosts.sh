@@ -156,6 +156,12 @@ up)
 			if [ "$(date +%s)" -ge "$deadline" ] || ! kill -0 "$(cat "$ST/$name/pid")" 2>/dev/null; then
 				echo "hosts.sh: $name ($ip): no ssh; console:" >&2
 				tail -20 "$ST/$name/console.log" >&2
+				# what a second look needs: the container, its address, ssh's own words
+				echo "hosts.sh: $name: container $(kill -0 "$(cat "$ST/$name/pid")" 2>/dev/null &&
+					echo running || echo exited); $(ip -n "$name" -br addr show tb0 2>&1);" \
+					"ssh: $(timeout 8 ssh -F /dev/null -o BatchMode=yes -o ConnectTimeout=3 \
+					-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+					-i "$ST/id_ed25519" "root@$ip" true 2>&1 | tail -1)" >&2
 				exit 1
 			fi
 			sleep 0.2
